@@ -1,0 +1,174 @@
+"""Conversations as training data: messages in and out, predictions, feedback and labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage.db import now
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    user_id: int
+    chat_id: str
+    channel: str
+    text: str
+    language: str | None
+
+
+class Conversations:
+    """Table-level operations the dialogue engine and the learning loop need."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def user_id(self, channel: str, external_id: str, language: str | None = None) -> int:
+        """The internal id for a channel's user, created on first contact."""
+        row = self.db.execute(
+            "SELECT id FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]
+        ).fetchone()
+        if row:
+            return row[0]
+        return self.db["users"].insert(
+            {"channel": channel, "external_id": external_id, "language": language, "created_at": now()}
+        ).last_pk
+
+    def add_incoming(
+        self,
+        *,
+        channel: str,
+        user: str,
+        chat_id: str,
+        text: str,
+        language: str | None,
+        external_key: str | None = None,
+    ) -> StoredMessage | None:
+        """Store a customer's message; None when `external_key` was stored before (a redelivery)."""
+        with self.db.atomic():
+            if external_key and self.db.execute(
+                "SELECT 1 FROM messages WHERE external_key = ?", [external_key]
+            ).fetchone():
+                return None
+            user_id = self.user_id(channel, user, language)
+            row = {
+                "user_id": user_id,
+                "chat_id": chat_id,
+                "channel": channel,
+                "direction": "in",
+                "text": text,
+                "language": language,
+                "external_key": external_key,
+                "created_at": now(),
+            }
+            message_id = self.db["messages"].insert(row).last_pk
+        return StoredMessage(message_id, user_id, chat_id, channel, text, language)
+
+    def add_reply(self, incoming: StoredMessage, text: str, prediction: dict | None) -> int:
+        """Store the bot's answer and, when a model was asked, its prediction, in one transaction."""
+        with self.db.atomic():
+            if prediction is not None:
+                self.db["predictions"].insert(
+                    {**prediction, "message_id": incoming.id, "topk": json.dumps(prediction["topk"]), "created_at": now()}
+                )
+            return self.db["messages"].insert(
+                {
+                    "user_id": incoming.user_id,
+                    "chat_id": incoming.chat_id,
+                    "channel": incoming.channel,
+                    "direction": "out",
+                    "text": text,
+                    "language": incoming.language,
+                    "reply_to": incoming.id,
+                    "created_at": now(),
+                }
+            ).last_pk
+
+    def message(self, message_id: int) -> StoredMessage | None:
+        row = self.db.execute(
+            "SELECT id, user_id, chat_id, channel, text, language FROM messages WHERE id = ? AND direction = 'in'",
+            [message_id],
+        ).fetchone()
+        return StoredMessage(*row) if row else None
+
+    def owner(self, message_id: int) -> tuple[str, str] | None:
+        """(channel, external user id) of an incoming message: who may label it."""
+        row = self.db.execute(
+            "SELECT u.channel, u.external_id FROM messages m JOIN users u ON u.id = m.user_id "
+            "WHERE m.id = ? AND m.direction = 'in'",
+            [message_id],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def prediction(self, message_id: int) -> dict | None:
+        rows = list(self.db["predictions"].rows_where("message_id = ?", [message_id]))
+        if not rows:
+            return None
+        return {**rows[0], "topk": [tuple(p) for p in json.loads(rows[0]["topk"])]}
+
+    def add_label(self, message_id: int, intent: str, source: str, labelled_by: str | None = None) -> int:
+        message = self.message(message_id)
+        if message is None:
+            raise KeyError(f"no incoming message {message_id}")
+        return self.db["labels"].insert(
+            {
+                "message_id": message_id,
+                "text": message.text,
+                "intent": intent,
+                "source": source,
+                "labelled_by": labelled_by,
+                "created_at": now(),
+            }
+        ).last_pk
+
+    def add_feedback(self, message_id: int, positive: bool) -> bool:
+        """Record 👍/👎 once per message; a 👍 also confirms the predicted intent as a label.
+
+        Returns False when feedback was already given (a second press changes nothing).
+        """
+        with self.db.atomic():
+            if self.db.execute("SELECT 1 FROM feedback WHERE message_id = ?", [message_id]).fetchone():
+                return False
+            self.db["feedback"].insert({"message_id": message_id, "positive": int(positive), "created_at": now()})
+            prediction = self.prediction(message_id)
+            if positive and prediction:
+                self.add_label(message_id, prediction["intent"], "feedback")
+        return True
+
+    def has_label(self, message_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM labels WHERE message_id = ?", [message_id]).fetchone() is not None
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    def review_queue(self, limit: int = 1) -> list[StoredMessage]:
+        """Messages a customer marked 👎 without choosing a better answer, oldest first."""
+        rows = self.db.execute(
+            """
+            SELECT m.id, m.user_id, m.chat_id, m.channel, m.text, m.language FROM messages m
+            JOIN feedback f ON f.message_id = m.id AND f.positive = 0
+            WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.message_id = m.id)
+              AND NOT EXISTS (SELECT 1 FROM review_skips s WHERE s.message_id = m.id)
+            ORDER BY m.id LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+        return [StoredMessage(*row) for row in rows]
+
+    def skip_review(self, message_id: int, admin: str) -> None:
+        self.db["review_skips"].insert(
+            {"message_id": message_id, "skipped_by": admin, "created_at": now()}, replace=True
+        )
+
+    def labels_since(self, since: str | None) -> int:
+        if since is None:
+            return self.db["labels"].count
+        return self.db.execute("SELECT COUNT(*) FROM labels WHERE created_at > ?", [since]).fetchone()[0]
+
+    def audit(self, actor: str, action: str, detail: str = "", allowed: bool = True) -> None:
+        self.db["audit"].insert(
+            {"actor": actor, "action": action, "detail": detail, "allowed": int(allowed), "created_at": now()}
+        )

@@ -1,0 +1,178 @@
+"""Open the SQLite database and bring its schema up to date.
+
+One file, WAL mode (readers never block the writer, a crash never corrupts committed data),
+foreign keys on. Schema changes are sqlite-utils migrations, applied at every start, each in
+its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("supportbot")
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """BEGIN IMMEDIATE: take the write lock before reading, for check-then-write decisions."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def now() -> str:
+    """UTC timestamps as ISO text: sortable, readable, timezone-explicit."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@migrations()
+def m001_conversations(db: Database) -> None:
+    db["users"].create(
+        {"id": int, "channel": str, "external_id": str, "language": str, "created_at": str},
+        pk="id",
+        not_null={"channel", "external_id", "created_at"},
+    )
+    db["users"].create_index(["channel", "external_id"], unique=True)
+    db["messages"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": str,
+            "channel": str,
+            "direction": str,  # 'in' from the customer, 'out' from the bot
+            "text": str,
+            "language": str,
+            "reply_to": int,  # for 'out': the incoming message answered
+            "external_key": str,  # channel's own id of the update, for exactly-once storage
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id"), ("reply_to", "messages", "id")],
+        not_null={"user_id", "chat_id", "channel", "direction", "text", "created_at"},
+    )
+    db["messages"].create_index(["user_id", "created_at"])
+    db["messages"].create_index(["external_key"], unique=True)
+    db["messages"].create_index(["created_at"])
+    db["predictions"].create(
+        {
+            "message_id": int,
+            "model_version": str,
+            "intent": str,
+            "confidence": float,
+            "topk": str,  # JSON [[intent, probability], ...]
+            "action": str,  # answer | suggest | fallback | handoff
+            "created_at": str,
+        },
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"model_version", "intent", "confidence", "topk", "action", "created_at"},
+    )
+    db["labels"].create(
+        {
+            "id": int,
+            "message_id": int,  # NULL for imported rows and anonymised training data
+            "text": str,  # the (redacted) text the label applies to
+            "intent": str,
+            "source": str,  # suggestion | feedback | admin | import | prediction
+            "labelled_by": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"text", "intent", "source", "created_at"},
+    )
+    db["labels"].create_index(["message_id"])
+    db["labels"].create_index(["created_at"])
+    db["feedback"].create(
+        {"message_id": int, "positive": int, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"positive", "created_at"},
+    )
+    db["models"].create(
+        {
+            "version": str,
+            "path": str,
+            "status": str,  # candidate | live | retired | rejected
+            "metrics": str,  # JSON
+            "created_at": str,
+            "promoted_at": str,
+        },
+        pk="version",
+        not_null={"path", "status", "created_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_models_one_live ON models(status) WHERE status = 'live'")
+
+
+@migrations()
+def m002_training_runs(db: Database) -> None:
+    db["training_runs"].create(
+        {
+            "id": int,
+            "trigger": str,  # nightly | admin | cli
+            "requested_by": str,
+            "status": str,  # running | promoted | rejected | skipped | failed
+            "stage": str,  # collect | clean | train | evaluate | promote | done
+            "progress": str,  # human-readable, e.g. "epoch 3/40"
+            "counts": str,  # JSON {stage: {name: n}}
+            "candidate_version": str,
+            "live_version": str,
+            "metrics": str,  # JSON {"candidate": {...}, "live": {...}}
+            "report_path": str,
+            "error": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        not_null={"trigger", "status", "started_at"},
+    )
+    db["training_runs"].create_index(["started_at"])
+    # One row per named lock; owner_pid lets a later process see that the owner died.
+    db["locks"].create(
+        {"name": str, "owner_pid": int, "run_id": int, "acquired_at": str},
+        pk="name",
+        not_null={"owner_pid", "acquired_at"},
+    )
+
+
+@migrations()
+def m003_review_and_audit(db: Database) -> None:
+    # Messages an admin looked at in review and chose not to label.
+    db["review_skips"].create(
+        {"message_id": int, "skipped_by": str, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+    )
+    # Who did what, for admin actions and refused attempts.
+    db["audit"].create(
+        {"id": int, "actor": str, "action": str, "detail": str, "allowed": int, "created_at": str},
+        pk="id",
+        not_null={"actor", "action", "allowed", "created_at"},
+    )
+    db["audit"].create_index(["created_at"])
+
+
+def open_db(path: Path | str) -> Database:
+    """Connect, switch on WAL and foreign keys, and apply pending migrations."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    migrations.apply(db)
+    return db

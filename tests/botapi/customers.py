@@ -1,0 +1,246 @@
+"""The test's side of Telegram: customers who write, edit and press buttons; channels that post.
+
+Plain (non-async) methods, called from tests in the server's event loop. Each creates what a
+Telegram client would, stores it, and returns the Update (update_id None when the bot may not
+see it: privacy mode in groups, or allowed_updates). Misuse a real client could not commit
+(pressing a button that is not there, editing someone else's message) raises ValueError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .formatting import MAX_CAPTION, MAX_TEXT, entity_text, format_text
+from .markup import callback_datas
+from .media import file_object, make_photo
+from .model import Chat, User
+from .store import ChatLog, QueryRecord, State, snapshot
+
+MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+ChatRef = Chat | User | int
+
+
+class Customers:
+    state: State
+
+    # --- people and chats ----------------------------------------------------------------------
+
+    def create_user(self, first_name: str = "Alice", *, user_id: int | None = None, last_name: str | None = None,
+                    username: str | None = None, language_code: str | None = "en", is_premium: bool | None = None,
+                    started: bool = False) -> User:
+        """A customer and their private chat with the bot. The bot may write there only once the
+        customer has (`started`), as Telegram forbids bots to start conversations."""
+        user = User(user_id or self.state.next_user_id(), first_name, last_name, username, language_code,
+                    is_premium=is_premium)
+        if user.id in self.state.users:
+            raise ValueError(f"user {user.id} exists already")
+        self.state.users[user.id] = user
+        chat = Chat(user.id, "private", username=username, first_name=first_name, last_name=last_name)
+        self.state.add_chat(chat, started=started)
+        return user
+
+    def create_group(self, title: str = "Support group", *, chat_id: int | None = None, supergroup: bool = False,
+                     username: str | None = None, bot_is_admin: bool = False) -> Chat:
+        """A group the bot is in. Under privacy mode it sees only commands, mentions of it and
+        replies to its messages, unless it is an admin."""
+        chat_type = "supergroup" if supergroup else "group"
+        chat = Chat(chat_id or self.state.next_chat_id(chat_type), chat_type, title=title, username=username)
+        self.state.add_chat(chat, bot_is_admin=bot_is_admin)
+        return chat
+
+    def create_channel(self, title: str = "News", *, chat_id: int | None = None, username: str | None = None) -> Chat:
+        chat = Chat(chat_id or self.state.next_chat_id("channel"), "channel", title=title, username=username)
+        self.state.add_chat(chat, bot_is_admin=True)
+        return chat
+
+    def private_chat(self, user: User) -> Chat:
+        return self.state.chats[user.id].chat
+
+    def block_bot(self, user: User) -> None:
+        """The bot's next message to this user fails with 403 Forbidden: bot was blocked by the user."""
+        self.state.chats[user.id].blocked = True
+
+    def unblock_bot(self, user: User) -> None:
+        self.state.chats[user.id].blocked = False
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def send_text(self, user: User, text: str, chat: ChatRef | None = None, *, reply_to: dict[str, Any] | None = None,
+                  entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Commands (/start, /help@bot) get bot_command entities and @names mention entities."""
+        plain, found = format_text(text, None, entities)
+        _check_length(plain, MAX_TEXT, "text")
+        return self._send(user, chat, _with_entities({"text": plain}, "entities", found), reply_to)
+
+    def send_photo(self, user: User, chat: ChatRef | None = None, *, caption: str | None = None, width: int = 1280,
+                   height: int = 960, content: bytes | None = None, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        photo = make_photo(self.state, content or _png_header(width, height), width, height)
+        return self._send(user, chat, {"photo": photo, **self._caption(caption)}, reply_to)
+
+    def send_sticker(self, user: User, chat: ChatRef | None = None, *, emoji: str = "👍",
+                     set_name: str | None = "TestStickers") -> dict[str, Any]:
+        sticker = file_object(self.state, "sticker", b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp", type="regular",
+                              width=512, height=512, is_animated=False, is_video=False, emoji=emoji)
+        if set_name:
+            sticker["set_name"] = set_name
+        return self._send(user, chat, {"sticker": sticker}, None)
+
+    def send_voice(self, user: User, chat: ChatRef | None = None, *, duration: int = 3,
+                   content: bytes = b"OggS\x00\x02voice") -> dict[str, Any]:
+        voice = file_object(self.state, "voice", content, "oga", duration=duration, mime_type="audio/ogg")
+        return self._send(user, chat, {"voice": voice}, None)
+
+    def send_document(self, user: User, chat: ChatRef | None = None, *, file_name: str = "invoice.pdf",
+                      content: bytes = b"%PDF-1.4\n% test document\n", mime_type: str = "application/pdf",
+                      caption: str | None = None) -> dict[str, Any]:
+        extension = file_name.rsplit(".", 1)[-1] if "." in file_name else "bin"
+        document = file_object(self.state, "document", content, extension, file_name=file_name, mime_type=mime_type)
+        return self._send(user, chat, {"document": document, **self._caption(caption)}, None)
+
+    def send_location(self, user: User, latitude: float, longitude: float,
+                      chat: ChatRef | None = None) -> dict[str, Any]:
+        return self._send(user, chat, {"location": {"latitude": latitude, "longitude": longitude}}, None)
+
+    def send_contact(self, user: User, phone_number: str, first_name: str | None = None, chat: ChatRef | None = None,
+                     *, last_name: str | None = None, contact_user_id: int | None = None) -> dict[str, Any]:
+        """Without a first_name the customer shares their own contact."""
+        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name or user.first_name}
+        if last_name:
+            contact["last_name"] = last_name
+        owner = contact_user_id if first_name else user.id
+        if owner is not None:
+            contact["user_id"] = owner
+        return self._send(user, chat, {"contact": contact}, None)
+
+    def edit_text(self, message: dict[str, Any], new_text: str) -> dict[str, Any]:
+        """The author edits their text: an edited_message (or edited_channel_post) update."""
+        log, current = self._stored(message)
+        if self.state.sent_by_bot(log, current["message_id"]) or "text" not in current:
+            raise ValueError("customers can edit only their own text messages")
+        plain, found = format_text(new_text, None, None)
+        _check_length(plain, MAX_TEXT, "text")
+        if plain == current["text"]:
+            raise ValueError("the text is unchanged; Telegram clients send no edit then")
+        current.pop("entities", None)
+        current.update(_with_entities({"text": plain}, "entities", found), edit_date=self.state.now())
+        channel = log.chat.type == "channel"
+        visible = channel or self._bot_sees(log, current)
+        return self.state.push_update("edited_channel_post" if channel else "edited_message", current, visible)
+
+    def post_to_channel(self, channel: Chat, text: str) -> dict[str, Any]:
+        """A channel post (sender_chat, no from) for a bot that administers the channel."""
+        log = self._log(channel, None)
+        if log.chat.type != "channel":
+            raise ValueError("post_to_channel needs a channel")
+        plain, found = format_text(text, None, None)
+        message = self.state.add_message(log, _with_entities({"text": plain}, "entities", found), None)
+        return self.state.push_update("channel_post", message)
+
+    # --- buttons -------------------------------------------------------------------------------
+
+    def press_button(self, user: User, bot_message: dict[str, Any], callback_data: str, *,
+                     forge: bool = False) -> dict[str, Any]:
+        """A callback_query for a button on the message as it is now (edits applied). Only data
+        actually on its keyboard can be pressed, unless `forge` sends arbitrary data."""
+        log, current = self._stored(bot_message)
+        if log.chat.type == "private" and log.chat.id != user.id:
+            raise ValueError(f"user {user.id} cannot see private chat {log.chat.id}")
+        if not self.state.sent_by_bot(log, current["message_id"]):
+            raise ValueError("only messages the bot sent carry its inline buttons")
+        available = callback_datas(current)
+        if not forge and callback_data not in available:
+            raise ValueError(f"no button with callback_data {callback_data!r} on message "
+                             f"{current['message_id']}; buttons: {available}")
+        query_id = self.state.new_query_id()
+        self.state.queries[query_id] = QueryRecord(query_id, user.id, log.chat.id, current["message_id"], callback_data)
+        if log.chat.type == "private":
+            log.started = True
+        query = {"id": query_id, "from": user.as_json(), "message": snapshot(current), "chat_instance": log.instance,
+                 "data": callback_data}
+        return self.state.push_update("callback_query", query)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _send(self, user: User, chat: ChatRef | None, content: dict[str, Any],
+              reply_to: dict[str, Any] | None) -> dict[str, Any]:
+        log = self._log(chat, user)
+        if log.chat.type == "channel":
+            raise ValueError("customers cannot write in a channel; use post_to_channel")
+        if log.chat.type == "private" and log.chat.id != user.id:
+            raise ValueError(f"user {user.id} cannot write in the private chat of {log.chat.id}")
+        target = self._stored(reply_to)[1] if reply_to is not None else None
+        message = self.state.add_message(log, content, user, target)
+        if log.chat.type == "private":
+            log.started, log.blocked = True, False  # writing to a blocked bot unblocks it
+        return self.state.push_update("message", message, self._bot_sees(log, message))
+
+    def _caption(self, caption: str | None) -> dict[str, Any]:
+        if not caption:
+            return {}
+        plain, found = format_text(caption, None, None)
+        _check_length(plain, MAX_CAPTION, "caption")
+        return _with_entities({"caption": plain}, "caption_entities", found)
+
+    def _bot_sees(self, log: ChatLog, message: dict[str, Any]) -> bool:
+        """Privacy mode: in groups only commands for this bot, mentions of it and replies to it."""
+        if log.chat.type not in ("group", "supergroup") or not self.state.privacy_mode or log.bot_is_admin:
+            return True
+        text = message.get("text") or message.get("caption") or ""
+        entities = message.get("entities") or message.get("caption_entities") or []
+        me = f"@{self.state.bot.username}".lower()
+        for entity in entities:
+            covered = entity_text(text, entity).lower()
+            if entity["type"] == "bot_command" and entity["offset"] == 0:
+                return "@" not in covered or covered.endswith(me)
+            if entity["type"] == "mention" and covered == me:
+                return True
+        replied = message.get("reply_to_message") or {}
+        return replied.get("from", {}).get("id") == self.state.bot.id
+
+    def _log(self, chat: ChatRef | None, user: User | None) -> ChatLog:
+        chat_id = chat_id_of(chat) if chat is not None else user.id if user else None
+        if chat_id not in self.state.chats:
+            raise ValueError(f"unknown chat {chat_id}; create it first")
+        return self.state.chats[chat_id]
+
+    def _stored(self, message: dict[str, Any]) -> tuple[ChatLog, dict[str, Any]]:
+        """The stored (live) message behind a Message or Update dict."""
+        message = message_of(message)
+        log = self._log(message["chat"]["id"], None)
+        current = log.messages.get(message["message_id"])
+        if current is None:
+            raise ValueError(f"message {message['message_id']} in chat {log.chat.id} does not exist (deleted?)")
+        return log, current
+
+
+def chat_id_of(chat: ChatRef) -> int:
+    """A chat, a user (their private chat) or a plain id."""
+    return chat if isinstance(chat, int) else chat.id
+
+
+def message_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """Accept a Message, or an Update carrying one (a callback query's message included)."""
+    if "update_id" not in obj:
+        return obj
+    for kind in MESSAGE_KINDS:
+        if kind in obj:
+            return obj[kind]
+    if "callback_query" in obj:
+        return obj["callback_query"]["message"]
+    raise ValueError("this update carries no message")
+
+
+def _with_entities(fields: dict[str, Any], key: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**fields, key: entities} if entities else fields
+
+
+def _check_length(text: str, limit: int, what: str) -> None:
+    if what == "text" and not text:
+        raise ValueError("Telegram clients cannot send an empty message")
+    if len(text) > limit:
+        raise ValueError(f"a {what} longer than {limit} characters cannot be sent")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """Enough of a PNG for its size to be read; tests rarely need pixels."""
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"

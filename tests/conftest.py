@@ -1,0 +1,70 @@
+"""Shared fixtures: real config files, real SQLite in temp dirs, one real model per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from training.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+settings.register_profile("default", max_examples=200, deadline=None)
+settings.register_profile("soak", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Small enough to train in well under a minute on two cores, big enough to answer well.
+TEST_MODEL = """
+[model]
+embedding_dim = 64
+lstm_units = 48
+max_epochs = 25
+patience = 3
+"""
+
+
+def write_config(directory: Path, extra: str = "", data_dir: Path = DATA) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(f'[paths]\nvar_dir = "{directory / "var"}"\ndata_dir = "{data_dir}"\n{TEST_MODEL}\n{extra}')
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("SUPPORTBOT_VAR", raising=False)
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def config(config_path: Path) -> Config:
+    return load_config(config_path)
+
+
+@pytest.fixture(scope="session")
+def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A var/ directory holding one live model trained on the starter domain (once per session)."""
+    from storage.db import open_db
+    from storage.registry import ModelRegistry
+    from training.domain import load_domain
+    from training.release import train_release
+
+    config = load_config(write_config(tmp_path_factory.mktemp("session")))
+    domain = load_domain(config.data_dir)
+    registry = ModelRegistry(open_db(config.db_path), config.models_dir)
+    release = train_release(domain.training_examples(), domain.gold, config.model, registry, verbose=0)
+    registry.promote(release.version)
+    registry.db.close()
+    return config.var_dir
+
+
+@pytest.fixture
+def trained_config(config: Config, trained_var: Path) -> Config:
+    """A fresh copy of the trained var/ for one test: its own database, the session's model."""
+    shutil.copytree(trained_var, config.var_dir)
+    return config

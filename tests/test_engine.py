@@ -1,0 +1,170 @@
+"""The dialogue engine on a real model, a real SQLite file and the real starter domain."""
+
+import dataclasses
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.engine import DOWN, HUMAN, UP, Engine, Incoming
+from bot.runtime import open_runtime
+from storage.registry import ModelRegistry
+from training.serving import LiveModel
+
+
+@pytest.fixture
+def runtime(trained_config):
+    runtime = open_runtime(trained_config)
+    yield runtime
+    runtime.close()
+
+
+def ask(runtime, text, user="ann", key=None):
+    return runtime.engine.handle(Incoming("console", user, f"chat-{user}", text, external_key=key))
+
+
+def with_policy(runtime, **changes) -> Engine:
+    config = dataclasses.replace(runtime.config, policy=dataclasses.replace(runtime.config.policy, **changes))
+    return Engine(runtime.engine.conversations, runtime.model, runtime.domain, config)
+
+
+def test_english_question_gets_the_english_answer_and_everything_is_stored(runtime):
+    reply = ask(runtime, "where is my parcel, I ordered it last week")
+    assert reply.intent == "order_status" and reply.action == "answer"
+    assert reply.text == runtime.domain.intents["order_status"].response["en"]
+    assert [b.choice for b in reply.buttons] == [UP, DOWN]
+    db = runtime.db
+    incoming = db["messages"].get(reply.message_id)
+    assert incoming["direction"] == "in" and incoming["language"] == "en"
+    prediction = db["predictions"].get(reply.message_id)
+    assert prediction["intent"] == "order_status" and prediction["model_version"] == runtime.model.current.version
+    out = list(db["messages"].rows_where("reply_to = ?", [reply.message_id]))
+    assert [o["text"] for o in out] == [reply.text]
+
+
+def test_chinese_question_gets_the_chinese_answer(runtime):
+    reply = ask(runtime, "我想退货，衣服不合适")
+    assert reply.intent == "return_item"
+    assert reply.text == runtime.domain.intents["return_item"].response["zh"]
+
+
+def test_out_of_scope_gets_the_fallback(runtime):
+    reply = ask(runtime, "what's the capital of australia")
+    assert reply.action == "fallback"
+    assert reply.text == runtime.domain.intents["out_of_scope"].response["en"]
+
+
+def test_unsure_answer_offers_suggestions_and_a_press_stores_the_label(runtime):
+    engine = with_policy(runtime, confident=1.01, suggest=0.0)
+    reply = engine.handle(Incoming("console", "bo", "c", "I want my money back for the shoes"))
+    assert reply.action == "suggest"
+    choices = [b.choice for b in reply.buttons]
+    assert choices[-1] == HUMAN and 1 <= len(choices) - 1 <= 3
+    picked = choices[0]
+    answer = engine.choose(reply.message_id, "console", "bo", picked)
+    assert answer.text == runtime.domain.intents[picked].response["en"]
+    labels = list(runtime.db["labels"].rows)
+    assert [(l["message_id"], l["intent"], l["source"]) for l in labels] == [(reply.message_id, picked, "suggestion")]
+    assert engine.choose(reply.message_id, "console", "bo", picked).action == "refused"
+
+
+def test_another_users_press_is_refused_and_stores_nothing(runtime):
+    engine = with_policy(runtime, confident=1.01, suggest=0.0)
+    reply = engine.handle(Incoming("console", "bo", "c", "refund please"))
+    assert engine.choose(reply.message_id, "console", "mallory", reply.buttons[0].choice).action == "refused"
+    assert engine.choose(reply.message_id, "telegram", "bo", reply.buttons[0].choice).action == "refused"
+    assert runtime.db["labels"].count == 0
+
+
+def test_a_choice_that_was_not_offered_is_refused(runtime):
+    reply = ask(runtime, "where is my order")
+    offered = {i for i, _ in runtime.engine.conversations.prediction(reply.message_id)["topk"]}
+    not_offered = next(n for n in runtime.domain.names if n not in offered)
+    assert runtime.engine.choose(reply.message_id, "console", "ann", not_offered).action == "refused"
+    assert runtime.engine.choose(reply.message_id, "console", "ann", "no_such_intent").action == "refused"
+    assert runtime.engine.choose(10**9, "console", "ann", UP).action == "refused"
+    assert runtime.db["labels"].count == 0
+
+
+def test_thumbs_up_confirms_once(runtime):
+    reply = ask(runtime, "where is my order")
+    assert runtime.engine.choose(reply.message_id, "console", "ann", UP).action == "feedback"
+    assert runtime.engine.choose(reply.message_id, "console", "ann", UP).action == "refused"
+    assert [(l["intent"], l["source"]) for l in runtime.db["labels"].rows] == [("order_status", "feedback")]
+
+
+def test_thumbs_down_offers_other_answers_and_queues_for_review(runtime):
+    reply = ask(runtime, "where is my order")
+    down = runtime.engine.choose(reply.message_id, "console", "ann", DOWN)
+    assert down.action == "suggest"
+    assert "order_status" not in [b.choice for b in down.buttons]
+    assert runtime.db["labels"].count == 0
+    assert [m.id for m in runtime.engine.conversations.review_queue()] == [reply.message_id]
+
+
+def test_talk_to_a_person_hands_over(runtime):
+    engine = with_policy(runtime, confident=1.01, suggest=0.0)
+    reply = engine.handle(Incoming("console", "cy", "c", "hmm"))
+    assert engine.choose(reply.message_id, "console", "cy", HUMAN).action == "handoff"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "\x00\x07\x1b[31m", "\u200b"])
+def test_empty_input_gets_a_clear_answer_and_is_stored(runtime, text):
+    reply = ask(runtime, text)
+    assert reply.action == "empty"
+    assert runtime.db["messages"].get(reply.message_id)["text"] is not None
+
+
+def test_emoji_huge_and_mixed_inputs_are_answered(runtime):
+    for text in ["😀😀😀", "order " * 5000, "我的order在哪里 where", "Дом 🏠 كتاب"]:
+        reply = ask(runtime, text)
+        assert reply.text
+    stored = runtime.db.execute("SELECT MAX(LENGTH(text)) FROM messages WHERE direction = 'in'").fetchone()[0]
+    assert stored <= runtime.config.limits.max_text_chars
+
+
+def test_redelivered_update_is_answered_once(runtime):
+    assert ask(runtime, "hi", key="telegram:1") is not None
+    assert ask(runtime, "hi", key="telegram:1") is None
+    assert runtime.db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'").fetchone()[0] == 1
+
+
+def test_personal_data_is_redacted_before_it_is_stored(runtime):
+    reply = ask(runtime, "my email is jane.doe@example.com and card 4111 1111 1111 1111")
+    text = runtime.db["messages"].get(reply.message_id)["text"]
+    assert "jane.doe" not in text and "4111" not in text
+    assert "<EMAIL>" in text and "<CARD>" in text
+
+
+def test_a_broken_live_model_falls_back_to_the_previous_version(runtime, caplog):
+    registry: ModelRegistry = runtime.registry
+    good = registry.live()
+    broken = registry.new_version()
+    with registry.writing(broken) as scratch:
+        for name in ("encoder.json", "labels.json", "meta.json"):
+            shutil.copy(f"{good['path']}/{name}", scratch / name)
+        (scratch / "model.tflite").write_bytes(b"not a model")
+    registry.register(broken, good["metrics"])
+    registry.promote(broken)
+    model = LiveModel(registry)
+    assert model.load().version == good["version"]
+    assert "unusable" in caplog.text and "fallback" in caplog.text
+
+
+def test_without_any_model_messages_are_stored_and_handed_over(config):
+    runtime = open_runtime(config)
+    try:
+        reply = ask(runtime, "where is my order")
+        assert reply.action == "handoff"
+        assert runtime.db["messages"].count == 2
+    finally:
+        runtime.close()
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=400))
+def test_any_string_gets_a_reply_and_is_stored(runtime, text):
+    before = runtime.db["messages"].count
+    reply = ask(runtime, text)
+    assert reply is not None and reply.text.strip()
+    assert runtime.db["messages"].count == before + 2

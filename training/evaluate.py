@@ -1,0 +1,73 @@
+"""Judge a model on the gold test set, overall, per language and per intent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from training.domain import LANGUAGES, OUT_OF_SCOPE, Example
+
+Predict = Callable[[str], str]
+
+
+def _scores(gold: list[str], predicted: list[str]) -> dict:
+    return {
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(f1_score(gold, predicted, average="macro", zero_division=0)),
+    }
+
+
+def evaluate(predict: Predict, gold: list[Example], n_train: dict[str, int] | None = None) -> dict:
+    """Metrics of `predict` (text -> top-1 intent) on the gold examples.
+
+    oos_recall: share of out-of-scope gold messages recognised as such;
+    inscope_accuracy: accuracy on the rest, so a model cannot buy OOS recall with answers.
+    """
+    truth = [e.intent for e in gold]
+    predicted = [predict(e.text) for e in gold]
+    pairs = list(zip(truth, predicted, strict=True))
+    oos = [p for t, p in pairs if t == OUT_OF_SCOPE]
+    inscope = [(t, p) for t, p in pairs if t != OUT_OF_SCOPE]
+    metrics = {
+        **_scores(truth, predicted),
+        "oos_recall": sum(p == OUT_OF_SCOPE for p in oos) / len(oos) if oos else None,
+        "inscope_accuracy": sum(t == p for t, p in inscope) / len(inscope) if inscope else None,
+        "n_intents": len(set(truth)),
+        "n_gold": len(gold),
+        "per_language": {},
+        "per_intent": {
+            name: {"precision": r["precision"], "recall": r["recall"], "f1": r["f1-score"], "support": int(r["support"])}
+            for name, r in classification_report(truth, predicted, output_dict=True, zero_division=0).items()
+            if name in set(truth)
+        },
+        "errors": [
+            {"text": e.text, "intent": e.intent, "predicted": p} for e, p in zip(gold, predicted) if e.intent != p
+        ],
+    }
+    labels = sorted(set(truth) | set(predicted))  # a predicted-only label still gets its column
+    metrics["confusion"] = {"labels": labels, "matrix": confusion_matrix(truth, predicted, labels=labels).tolist()}
+    for lang in LANGUAGES:
+        idx = [i for i, e in enumerate(gold) if e.language == lang]
+        if idx:
+            metrics["per_language"][lang] = {
+                **_scores([truth[i] for i in idx], [predicted[i] for i in idx]),
+                "n_train": (n_train or {}).get(lang, 0),
+                "n_gold": len(idx),
+            }
+    return metrics
+
+
+def format_report(metrics: dict) -> str:
+    """Human-readable summary for the CLI and reports."""
+    lines = [
+        f"accuracy {metrics['accuracy']:.4f}   macro-F1 {metrics['macro_f1']:.4f}   "
+        f"out-of-scope recall {metrics['oos_recall']:.4f}   in-scope accuracy {metrics['inscope_accuracy']:.4f}",
+        f"gold examples {metrics['n_gold']}, intents {metrics['n_intents']}",
+    ]
+    for lang, m in metrics["per_language"].items():
+        lines.append(f"  {lang}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  (train {m['n_train']}, gold {m['n_gold']})")
+    lines.append(f"{'intent':<24}{'precision':>10}{'recall':>8}{'f1':>8}{'n':>5}")
+    for name, r in sorted(metrics["per_intent"].items()):
+        lines.append(f"{name:<24}{r['precision']:>10.3f}{r['recall']:>8.3f}{r['f1']:>8.3f}{r['support']:>5}")
+    return "\n".join(lines)

@@ -1,0 +1,41 @@
+"""Train a model version, measure it on the gold set and store it atomically in the registry."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storage.registry import ModelRegistry
+from training.classifier import Classifier
+from training.config import ModelSettings
+from training.domain import Example
+from training.evaluate import evaluate
+from training.train import TrainedModel, save, train, write_meta
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    metrics: dict
+    trained: TrainedModel
+
+
+def train_release(
+    examples: list[Example],
+    gold: list[Example],
+    s: ModelSettings,
+    registry: ModelRegistry,
+    verbose: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> Release:
+    """The metrics are measured on the served artefact itself (LiteRT), not on the Keras model."""
+    trained = train(examples, s, verbose=verbose, progress=progress)
+    version = registry.new_version()
+    with registry.writing(version) as scratch:
+        save(trained, scratch, s)
+        classifier = Classifier(scratch)
+        metrics = evaluate(lambda t: classifier.predict(t, 1)[0][0], gold, Counter(e.language for e in examples))
+        write_meta(trained, scratch, version, s, metrics)
+    registry.register(version, metrics)
+    return Release(version, metrics, trained)

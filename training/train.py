@@ -1,0 +1,123 @@
+"""Fit the intent model and save it as one self-contained artefact directory.
+
+The artefact holds the Keras model, a LiteRT (TFLite) export for serving, the encoder (vocabulary
+and n-gram settings), the labels and metadata: everything needed to serve it, and nothing else is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from training.config import ModelSettings
+from training.domain import Example
+from training.model import build_model
+from training.tokenize import Encoder
+
+
+@dataclass
+class TrainedModel:
+    model: keras.Model
+    encoder: Encoder
+    labels: list[str]
+    history: dict[str, list[float]]
+    data_hash: str
+    n_train: int
+
+
+def data_hash(examples: list[Example]) -> str:
+    digest = hashlib.sha256()
+    for text, intent in sorted((e.text, e.intent) for e in examples):
+        digest.update(f"{intent}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def encode_all(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The model's two inputs for many texts, through the same `encode` the bot uses."""
+    pairs = [encoder.encode(t) for t in texts]
+    return np.array([p[0] for p in pairs], dtype="int32"), np.array([p[1] for p in pairs], dtype="int32")
+
+
+def _split(ids: np.ndarray, grams: np.ndarray, y: np.ndarray, s: ModelSettings) -> list[np.ndarray]:
+    """Stratified validation split when every class can spare an example, plain otherwise."""
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    return train_test_split(ids, grams, y, test_size=s.validation_fraction, random_state=s.seed, stratify=stratify)
+
+
+def _progress_callback(progress: Callable[[str], None], max_epochs: int) -> keras.callbacks.Callback:
+    def report(epoch: int, logs: dict) -> None:
+        progress(f"epoch {epoch + 1}/{max_epochs}, validation accuracy {logs.get('val_accuracy', 0):.3f}")
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=report)
+
+
+def train(
+    examples: list[Example], s: ModelSettings, verbose: int = 2, progress: Callable[[str], None] | None = None
+) -> TrainedModel:
+    """Same examples and seed -> same weights: seeds are fixed and ops deterministic."""
+    keras.utils.set_random_seed(s.seed)
+    tf.config.experimental.enable_op_determinism()
+    labels = sorted({e.intent for e in examples})
+    index = {label: i for i, label in enumerate(labels)}
+    encoder = Encoder.build((e.text for e in examples), s.max_vocab, s.max_len, s.ngram_buckets, s.max_ngrams)
+    ids, grams = encode_all(encoder, [e.text for e in examples])
+    y = np.array([index[e.intent] for e in examples])
+    ids_train, ids_val, grams_train, grams_val, y_train, y_val = _split(ids, grams, y, s)
+    model = build_model(len(encoder), len(labels), s)
+    fit = model.fit(
+        (ids_train, grams_train),
+        keras.utils.to_categorical(y_train, len(labels)),
+        validation_data=((ids_val, grams_val), keras.utils.to_categorical(y_val, len(labels))),
+        epochs=s.max_epochs,
+        batch_size=s.batch_size,
+        callbacks=[
+            keras.callbacks.EarlyStopping(patience=s.patience, restore_best_weights=True),
+            *([_progress_callback(progress, s.max_epochs)] if progress else []),
+        ],
+        verbose=verbose,
+    )
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    return TrainedModel(model, encoder, labels, history, data_hash(examples), len(examples))
+
+
+def export_tflite(model: keras.Model, s: ModelSettings) -> bytes:
+    """Batch 1, fixed lengths: the shapes the bot serves, so LiteRT needs no resizing."""
+    signature = [[tf.TensorSpec([1, s.max_len], tf.int32), tf.TensorSpec([1, s.max_ngrams], tf.int32)]]
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", input_signature=signature, verbose=False)
+        return tf.lite.TFLiteConverter.from_saved_model(tmp).convert()
+
+
+def save(trained: TrainedModel, directory: Path, s: ModelSettings) -> None:
+    """Everything the bot needs to serve the model; `write_meta` adds the metrics once measured."""
+    trained.model.save(directory / "model.keras")
+    (directory / "model.tflite").write_bytes(export_tflite(trained.model, s))
+    trained.encoder.save(directory / "encoder.json")
+    (directory / "labels.json").write_text(json.dumps(trained.labels))
+    (directory / "history.json").write_text(json.dumps(trained.history))
+
+
+def write_meta(trained: TrainedModel, directory: Path, version: str, s: ModelSettings, metrics: dict) -> None:
+    meta = {
+        "version": version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_hash": trained.data_hash,
+        "n_train": trained.n_train,
+        "epochs": len(trained.history.get("loss", [])),
+        "settings": asdict(s),
+        "metrics": metrics,
+        "libraries": {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()},
+    }
+    (directory / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
