@@ -76,10 +76,13 @@ def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datet
     """The latest scheduled time within `grace` before `now` that had no run after it, if any.
 
     APScheduler's memory job store forgets misfires across restarts; this catches up once.
+    A bot that never ran a nightly job (a fresh install) has missed nothing.
     """
+    if last_run is None:
+        return None
     fire, missed = trigger.get_next_fire_time(None, now - grace), None
     while fire is not None and fire <= now:
-        if last_run is None or last_run < fire:
+        if last_run < fire:
             missed = fire
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
     return missed

@@ -48,13 +48,19 @@ def config(config_path: Path) -> Config:
 
 @pytest.fixture(scope="session")
 def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A var/ directory holding one live model trained on the starter domain (once per session)."""
+    """A var/ directory holding one live model trained on the starter domain (once per session).
+
+    SUPPORTBOT_TEST_CACHE=DIR keeps it between local runs (delete DIR after changing the model).
+    """
     from storage.db import open_db
     from storage.registry import ModelRegistry
     from training.domain import load_domain
     from training.release import train_release
 
-    config = load_config(write_config(tmp_path_factory.mktemp("session")))
+    cache = os.environ.get("SUPPORTBOT_TEST_CACHE")
+    if cache and (Path(cache) / "var" / "supportbot.db").exists():
+        return Path(cache) / "var"
+    config = load_config(write_config(Path(cache) if cache else tmp_path_factory.mktemp("session")))
     domain = load_domain(config.data_dir)
     registry = ModelRegistry(open_db(config.db_path), config.models_dir)
     release = train_release(domain.training_examples(), domain.gold, config.model, registry, verbose=0)

@@ -137,4 +137,5 @@ def test_missed_nightly_run_is_caught_up_once_within_grace():
     fire = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
     assert missed_fire_time(trigger, datetime(2026, 11, 28, 3, 0, 5, tzinfo=UTC), now, timedelta(hours=6)) == fire
     assert missed_fire_time(trigger, datetime(2026, 11, 29, 3, 0, 2, tzinfo=UTC), now, timedelta(hours=6)) is None
-    assert missed_fire_time(trigger, None, now, timedelta(hours=1)) is None
+    assert missed_fire_time(trigger, datetime(2026, 11, 27, 3, tzinfo=UTC), now, timedelta(hours=1)) is None
+    assert missed_fire_time(trigger, None, now, timedelta(hours=6)) is None

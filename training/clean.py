@@ -101,7 +101,7 @@ _ORDER_EN = re.compile(
     rf"(?P<lead>(?<![A-Za-z])orders?(?:\s*(?:no\.?|nr\.?|num(?:ber)?|id|#))?\s*[:#-]?\s*){_ID_OR_PII}",
     re.IGNORECASE,
 )
-_ORDER_ZH = re.compile(rf"(?P<lead>(?:订单(?:号码?|编号|ID|id)?|单号)\s*[:#]?\s*(?:是|为)?\s*){_ID_OR_PII}(?![年月日])")
+_ORDER_ZH = re.compile(rf"(?P<lead>(?:订单(?:号码?|编号|ID|id)?|单号)\s*[:#]?\s*(?:是|为)?\s*){_ID_OR_PII}")
 # Keyword-free forms: "#A10293", "#48213", "SO-2024-118833", "ORD-48213".
 _ORDER_HASH = re.compile(r"(?<![A-Za-z0-9&#])#(?P<id>[A-Za-z]{0,3}-?\d{5,})(?![A-Za-z0-9])")
 _ORDER_PREFIXED = re.compile(r"(?<![A-Za-z0-9-])(?P<id>(?:SO|PO|ORD)-\d+(?:-\d+)*)(?![A-Za-z0-9-])")
@@ -229,8 +229,8 @@ def clean(rows: Iterable[Labelled], known_intents: set[str], s: CleanSettings) -
     items, counts["empty"] = _keep(items, lambda row, tokens: len(tokens) >= min_tokens)
     items, counts["too_long"] = _keep(items, lambda row, tokens: len(row.text) <= s.max_chars)
     items, counts["unknown_intent"] = _keep(items, lambda row, tokens: row.intent in known_intents)
-    items, counts["duplicate"] = _dedupe(items)
     votes = _votes(items)
+    items, counts["duplicate"] = _dedupe(items)
     items, counts["conflict"] = _resolve_conflicts(items, votes, s.majority)
     items, counts["capped"] = _cap(items, s.max_per_intent)
     return CleanResult([row for row, _ in items], counts)

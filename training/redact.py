@@ -21,7 +21,12 @@ Libraries and why:
 Order matters, because one detector could take another's match. E-mail addresses go first: they
 may hold digits ("13812345678@163.com"). IBANs go next, because their digit groups could pass as a
 card. CNIDs go before cards, and all three go before phones, which accept the widest range of digits.
-Placeholders hold no digits and no "@", so redacting twice changes nothing.
+Placeholders hold no digits and no "@", and no detector decides on characters that a later one may
+replace, so redacting twice changes nothing.
+
+IBANs are checked against each country's IBAN length (SWIFT IBAN Registry), which also tells where
+an IBAN written in groups ends when more words follow it. Cards are looked for in every window of
+whole digit groups, so a card followed by its expiry date or CVV is still found.
 
 Digits are Unicode-aware (`\\d`, `int()`), so full-width digits typed with a Chinese IME
 (１３８…) are counted and checked too.
@@ -63,8 +68,8 @@ _EMAIL_RE = re.compile(
 # --- IBAN -------------------------------------------------------------------------------------
 # Candidate: country code + check digits, then up to 30 letters or digits, optionally grouped by
 # single spaces. The candidate may run on into the next words; the country's length says where
-# the IBAN ends.
-_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}")
+# the IBAN ends. A letter may not come right before it; a digit may (see `_glued`).
+_IBAN_RE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}")
 # IBAN lengths by country (SWIFT IBAN Registry).
 _IBAN_LENGTHS: dict[str, int] = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
@@ -81,8 +86,9 @@ _IBAN_LENGTHS: dict[str, int] = {
 
 # --- Chinese resident ID (GB 11643-1999) ------------------------------------------------------
 # 6-digit area, 8-digit birth date, 3-digit sequence, check character; written solid or in
-# 6-8-4 blocks.
-_CNID_RE = re.compile(r"(?<!\d)\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx](?![\dXx])")
+# 6-8-4 blocks. A final X ends the ID even when digits follow: redacting those digits (as a card)
+# must not reveal an ID when the text is redacted again.
+_CNID_RE = re.compile(r"(?<!\d)\d{6}[ -]?\d{8}[ -]?\d{3}(?:\d(?![\dXx])|[Xx])")
 _CNID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CNID_CHECK = "10X98765432"
 _CNID_FIRST_YEAR = 1900
@@ -122,7 +128,7 @@ def _count_digits(text: str) -> int:
     return len(_DIGIT.findall(text))
 
 
-def _ascii_digits(chars: Iterable[str]) -> list[int]:
+def _digit_values(chars: Iterable[str]) -> list[int]:
     """The values of the (possibly full-width) decimal digits in `chars`, others skipped."""
     return [int(c) for c in chars if c.isdecimal()]
 
@@ -170,9 +176,21 @@ def _iban_end(text: str, match: re.Match[str]) -> int | None:
     if end is None:
         return None
     end += match.start()
-    if end < len(text) and text[end].isalnum():  # the IBAN would end inside a word
+    if end < len(text) and _glued(text[end - 1], text[end]):  # it would end inside a number or word
         return None
     return end if _iban_checksum_ok(text[match.start() : end]) else None
+
+
+def _glued(left: str, right: str) -> bool:
+    """Both ASCII digits or both ASCII letters: one token, so no IBAN may end between them.
+
+    A digit next to a letter is a boundary, on both ends (see `_IBAN_RE`): so an IBAN's ends never
+    depend on text that a later IBAN or card replacement changes, and redacting twice changes
+    nothing.
+    """
+    return (left.isascii() and right.isascii()) and (
+        (left.isdigit() and right.isdigit()) or (left.isalpha() and right.isalpha())
+    )
 
 
 def _end_of_nth_alnum(candidate: str, n: int) -> int | None:
@@ -197,12 +215,12 @@ def _iban_checksum_ok(iban: str) -> bool:
 
 
 def _cnid_replacement(match: re.Match[str]) -> str:
-    return CNID if cnid_valid(match.group()) else match.group()
+    return CNID if _cnid_valid(match.group()) else match.group()
 
 
-def cnid_valid(candidate: str) -> bool:
+def _cnid_valid(candidate: str) -> bool:
     """An 18-character resident ID: non-zero area code, real birth date, ISO 7064 MOD 11-2 check."""
-    digits = _ascii_digits(candidate[:-1])
+    digits = _digit_values(candidate[:-1])
     if len(digits) != 17 or digits[0] == 0 or not _plausible_birth_date(digits[6:14]):
         return False
     total = sum(d * w for d, w in zip(digits, _CNID_WEIGHTS))
@@ -279,14 +297,9 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check of a string of decimal digits."""
-    return _luhn_sums(digits)[0] % 10 == 0
-
-
 def _luhn_sums(digits: str) -> tuple[int, int]:
     """Luhn sums of `digits` when an even / odd number of digits follows them in the number."""
-    values = _ascii_digits(digits)
+    values = _digit_values(digits)
     plain, doubled = values[-1::-2], values[-2::-2]  # from the right: kept, doubled, kept, ...
     return (
         sum(plain) + sum(_LUHN_DOUBLED[d] for d in doubled),

@@ -1,0 +1,58 @@
+"""Run the real Telegram application against the local Bot API server, inside a test's loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from botapi import BotAPIServer
+from telegram import Update
+from telegram.ext import Application
+
+from bot.runtime import Runtime, open_runtime
+from bot.telegram_channel import build_application
+from training.config import Config, load_config
+
+ADMIN_ID = 4242
+
+
+def configure(config: Config, server: BotAPIServer, extra: str = "") -> Config:
+    """The test's config pointed at the local server, with fast progress and an admin."""
+    telegram = (
+        f'\n[telegram]\napi_base_url = "{server.base_url}"\nadmin_ids = [{ADMIN_ID}]\n'
+        "progress_seconds = 0.2\nmodel_check_seconds = 0.5\nsend_retries = 5\n"
+    )
+    config.source.write_text(config.source.read_text() + telegram + extra)
+    return load_config(config.source)
+
+
+@dataclass
+class RunningBot:
+    app: Application
+    runtime: Runtime
+    server: BotAPIServer
+
+
+@asynccontextmanager
+async def running_bot(config: Config, server: BotAPIServer, webhook: dict | None = None) -> AsyncIterator[RunningBot]:
+    """What run_polling/run_webhook do, minus signal handling: initialise, post_init, start, stop."""
+    server.create_user("Admin", user_id=ADMIN_ID, started=True)
+    runtime = open_runtime(config)
+    app = build_application(runtime, server.token)
+    await app.initialize()
+    await app.post_init(app)
+    if webhook:
+        await app.updater.start_webhook(**webhook, allowed_updates=Update.ALL_TYPES)
+    else:
+        await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    await app.start()
+    try:
+        yield RunningBot(app, runtime, server)
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)

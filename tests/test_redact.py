@@ -1,0 +1,234 @@
+"""redact(): personal data becomes typed placeholders; dates, prices and order numbers survive."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+import pytest
+from hypothesis import given, strategies as st
+
+from training.redact import CARD, CNID, DEFAULT_REGIONS, EMAIL, IBAN, PHONE, PLACEHOLDERS, redact
+from training.tokenize import tokenize
+
+# --- independent reference checks (not the module's own code) ---------------------------------
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def with_luhn_digit(body: str) -> str:
+    return next(body + c for c in "0123456789" if luhn_ok(body + c))
+
+
+def with_cnid_check(body17: str) -> str:
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights)) % 11]
+
+
+def test_reference_checks_agree_with_the_published_test_numbers():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert with_cnid_check("11010519491231002") == "11010519491231002X"
+
+
+# --- positives: (message, expected redaction) ---------------------------------------------------
+
+EMAILS = [
+    ("my email is jane.doe@example.com, thanks", f"my email is {EMAIL}, thanks"),
+    ("Contact: J.Smith_99@sub.example.co.uk.", f"Contact: {EMAIL}."),
+    ("请发到 zhang.wei+shop@mail.example.cn 谢谢", f"请发到 {EMAIL} 谢谢"),
+    ("我的邮箱是13812345678@163.com", f"我的邮箱是{EMAIL}"),  # digits inside an e-mail are not a phone
+]
+CARDS = [
+    ("card 4111 1111 1111 1111 please refund", f"card {CARD} please refund"),
+    ("my mastercard is 5500-0000-0000-0004", f"my mastercard is {CARD}"),
+    ("amex 378282246310005 was charged twice", f"amex {CARD} was charged twice"),
+    ("卡号4111111111111111，请退款", f"卡号{CARD}，请退款"),
+    ("我的卡 5500 0000 0000 0004 被扣了两次", f"我的卡 {CARD} 被扣了两次"),
+    ("card 4111 1111 1111 1111 12/26 cvv 123", f"card {CARD} 12/26 cvv 123"),  # expiry right after it
+    ("4111111111111111 and 5500000000000004", f"{CARD} and {CARD}"),
+]
+CNIDS = [
+    ("身份证号11010519491231002X", f"身份证号{CNID}"),
+    ("my ID is 11010519491231002X.", f"my ID is {CNID}."),
+    ("身份证：110105 19491231 002X 请核对", f"身份证：{CNID} 请核对"),
+    ("id 11010519491231002x", f"id {CNID}"),
+    (f"实名 {with_cnid_check('44030420000229123')} 已认证", f"实名 {CNID} 已认证"),  # 29 Feb 2000
+]
+IBANS = [
+    ("please refund to GB82 WEST 1234 5698 7654 32 thanks", f"please refund to {IBAN} thanks"),
+    ("IBAN: DE89370400440532013000", f"IBAN: {IBAN}"),
+    ("退款到账户DE89 3704 0044 0532 0130 00谢谢", f"退款到账户{IBAN}谢谢"),
+    ("iban gb82 west 1234 5698 7654 32", f"iban {IBAN}"),
+    ("FR14 2004 1010 0505 0001 3M02 606 or NL91ABNA0417164300", f"{IBAN} or {IBAN}"),
+]
+PHONES = [
+    ("call me on +44 20 7946 0958 after 6", f"call me on {PHONE} after 6"),
+    ("my number is (415) 555-2671", f"my number is {PHONE}"),
+    ("US office: +1 (415) 555-2671.", f"US office: {PHONE}."),
+    ("from abroad dial 0044 20 7946 0958", f"from abroad dial {PHONE}"),
+    ("or 020 7946 0958 in London", f"or {PHONE} in London"),
+    ("Festnetz 030 12345678 bitte", f"Festnetz {PHONE} bitte"),
+    ("电话13812345678", f"电话{PHONE}"),
+    ("手机：+86 138 1234 5678", f"手机：{PHONE}"),
+    ("138-1234-5678 联系我", f"{PHONE} 联系我"),
+    ("打 0086 138 1234 5678 找我", f"打 {PHONE} 找我"),
+    ("办公室 010 6552 9988", f"办公室 {PHONE}"),
+    ("手机１３８１２３４５６７８", f"手机{PHONE}"),  # full-width digits from a Chinese IME
+]
+POSITIVES = EMAILS + CARDS + CNIDS + IBANS + PHONES
+
+
+@pytest.mark.parametrize(("text", "expected"), POSITIVES)
+def test_personal_data_becomes_its_placeholder(text, expected):
+    assert redact(text) == expected
+
+
+def test_an_international_chinese_mobile_is_a_phone_not_a_card():
+    # 86 138 1234 5678 is 13 digits and Luhn-valid: the country code keeps it from being a card.
+    assert luhn_ok("8613812345678")
+    assert redact("+86 138 1234 5678") == PHONE
+
+
+def test_two_ibans_in_a_row_are_both_found():
+    assert redact("DE89 3704 0044 0532 0130 00 GB82 WEST 1234 5698 7654 32") == f"{IBAN} {IBAN}"
+
+
+# --- near misses that must survive unchanged ----------------------------------------------------
+
+NEGATIVES = [
+    "delivered on 2024-05-12, thanks",
+    "ordered 12/05/2024, still waiting",
+    "2024年5月12日下的单",
+    "please deliver after 18:30",
+    "it cost $49.99 plus ¥1299, total 1,299.00",
+    "the 2 pcs cost 1,299,000.00",
+    "order 48213 never arrived",
+    "ticket #A10293",
+    "SO-2024-118833 is late",
+    "订单号 202405120001 还没发货",
+    "order 202405120001 still not shipped",
+    "订单号2024051200017，谢谢",  # 13 digits, but not Luhn-valid
+    "2 pcs please",
+    "London SW1A 1AA",
+    "邮编100080",
+    "app v2.3.1 crashes",
+    "tracking 1Z999AA10123456784",
+    "model RTX4090, size 42, 3 left",
+    "4111 1111 1111 1112",  # Luhn-invalid
+    "4111111111111112",
+    "110105194912310021",  # bad ID check character
+    with_cnid_check("11010519491331002"),  # good check character, month 13
+    with_cnid_check("11010520991231002"),  # good check character, born in 2099
+    with_cnid_check("01010519491231002"),  # good check character, area code 0
+    "GB82 WEST 1234 5698 7654 33",  # wrong IBAN check
+    "DE89370400440532013001",
+    "XX82 WEST 1234 5698 7654 32",  # no such IBAN country
+    "DE893704004405320130001",  # a valid IBAN with one digit too many
+    "jane at example dot com, @jane on twitter",
+    "call me at 5, room 12",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_near_misses_survive_unchanged(text):
+    assert redact(text) == text
+
+
+def test_the_twelve_digit_order_number_is_neither_card_nor_phone():
+    number = "202405120001"
+    assert len(number) < 13  # too short for a card, Luhn or not
+    assert not any(phonenumbers.is_valid_number(phonenumbers.parse(number, r)) for r in ("US", "GB", "CN"))
+    # For DE the digits are a valid number (0202 is Wuppertal), but a German number written
+    # nationally needs its trunk prefix 0; the matcher's leniency insists on it, so the order survives...
+    assert phonenumbers.is_valid_number(phonenumbers.parse(number, "DE"))
+    assert redact(f"订单号 {number}") == f"订单号 {number}"
+    assert redact(f"订单号{number}") == f"订单号{number}"
+    assert redact(f"order {number}.") == f"order {number}."
+    # ... while the same digits with the trunk prefix are a German phone number.
+    assert redact(f"Tel. 0{number[:3]} {number[3:]}") == f"Tel. {PHONE}"
+
+
+def test_the_thirteen_digit_order_number_is_not_a_card_because_luhn_fails():
+    assert not luhn_ok("2024051200017")
+
+
+# --- mixed text, regions, idempotence -----------------------------------------------------------
+
+MIXED = [
+    (
+        "Hi, I'm jane.doe@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958, "
+        "IBAN GB82 WEST 1234 5698 7654 32, order 48213 on 2024-05-12 for $49.99",
+        f"Hi, I'm {EMAIL}, card {CARD}, call {PHONE}, IBAN {IBAN}, order 48213 on 2024-05-12 for $49.99",
+    ),
+    (
+        "我叫张伟，身份证11010519491231002X，手机138-1234-5678，邮箱zhang@example.cn，"
+        "订单号202405120001，卡号5500 0000 0000 0004，2024年5月12日付了¥1299",
+        f"我叫张伟，身份证{CNID}，手机{PHONE}，邮箱{EMAIL}，订单号202405120001，卡号{CARD}，2024年5月12日付了¥1299",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MIXED)
+def test_several_kinds_in_one_message(text, expected):
+    assert redact(text) == expected
+
+
+def test_national_phone_formats_follow_the_configured_regions():
+    assert redact("call (415) 555-2671") == f"call {PHONE}"
+    assert redact("call (415) 555-2671", regions=("GB",)) == "call (415) 555-2671"
+    assert redact("call +1 415 555 2671", regions=("GB",)) == f"call {PHONE}"  # international: any region
+    assert redact("call 13812345678", regions=()) == f"call {PHONE}"  # Chinese mobiles need no region
+
+
+@pytest.mark.parametrize("text", [t for t, _ in POSITIVES + MIXED] + NEGATIVES)
+def test_redacting_twice_changes_nothing(text):
+    once = redact(text)
+    assert redact(once) == once
+
+
+def test_placeholders_are_exported_and_stay_single_tokens():
+    assert set(PLACEHOLDERS) == {EMAIL, CARD, CNID, IBAN, PHONE}
+    for placeholder in PLACEHOLDERS:
+        assert re.fullmatch(r"<[A-Z]+>", placeholder)  # no digits, no "@": nothing to redact again
+        assert tokenize(f"x {placeholder} y") == ["x", placeholder.lower(), "y"]
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+card_numbers = st.text(alphabet="0123456789", min_size=15, max_size=15).map(with_luhn_digit)
+grouped_cards = st.tuples(card_numbers, st.sampled_from(" -")).map(
+    lambda c: c[1].join(c[0][i : i + 4] for i in range(0, 16, 4))
+)
+samples = st.sampled_from([t for t, _ in POSITIVES] + NEGATIVES)
+short_numbers = st.from_regex(r"[0-9]{1,5}", fullmatch=True)  # expiry, CVV, country code, quantity
+pieces = st.lists(
+    st.one_of(st.text(max_size=12), card_numbers, grouped_cards, samples, short_numbers, st.sampled_from("+@:/X")),
+    max_size=8,
+)
+messages = st.tuples(pieces, st.sampled_from(["", " ", "-"])).map(lambda p: p[1].join(p[0]))
+
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text):
+    assert isinstance(redact(text), str)
+
+
+@given(messages)
+def test_no_luhn_valid_sixteen_digit_run_survives(text):
+    out = redact(text)
+    assert not [run for run in _SIXTEEN_DIGITS.findall(out) if luhn_ok(run)]
+
+
+@given(messages)
+def test_redaction_is_idempotent_on_generated_messages(text):
+    once = redact(text)
+    assert redact(once) == once

@@ -1,0 +1,241 @@
+"""End to end: real python-telegram-bot, real engine, real SQLite and model, local Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+from botapi import BotAPIServer
+
+from bot.telegram_channel import decode_choice, encode_choice
+from bot.telegram_send import split_text
+from harness import configure, running_bot
+
+pytestmark = pytest.mark.e2e
+
+UNSURE = "\n[policy]\nconfident = 1.01\nsuggest = 0.0\n"
+
+
+@pytest.fixture
+async def server():
+    async with BotAPIServer(webhook_retry_delays=(0.05, 0.1, 0.2)) as srv:
+        yield srv
+
+
+def stored_in(runtime) -> list[str]:
+    return [r["text"] for r in runtime.db["messages"].rows_where("direction = 'in'", order_by="id")]
+
+
+def response(runtime, intent: str, lang: str) -> str:
+    return runtime.domain.intents[intent].response[lang]
+
+
+async def test_questions_in_english_and_chinese_get_the_right_answers(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann", language_code="en")
+        li = server.create_user("李", language_code="zh-hans")
+        server.send_text(ann, "where is my order?")
+        server.send_text(li, "我想退货")
+        [en] = await server.wait_for_messages(ann, 1)
+        [zh] = await server.wait_for_messages(li, 1)
+        assert en["text"] == response(bot.runtime, "order_status", "en")
+        assert zh["text"] == response(bot.runtime, "return_item", "zh")
+        buttons = [b["text"] for row in en["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons == ["👍", "👎"]
+        assert stored_in(bot.runtime) == ["where is my order?", "我想退货"]
+
+
+async def test_unsure_question_offers_suggestions_and_a_press_answers_and_labels(trained_config, server):
+    async with running_bot(configure(trained_config, server, UNSURE), server) as bot:
+        ann = server.create_user("Ann")
+        server.send_text(ann, "I want my money back")
+        [ask] = await server.wait_for_messages(ann, 1)
+        rows = ask["reply_markup"]["inline_keyboard"]
+        assert ask["text"] == bot.runtime.domain.message("did_you_mean", "en")
+        assert rows[-1][0]["text"] == bot.runtime.domain.message("talk_to_person", "en")
+        data = rows[0][0]["callback_data"]
+        server.press_button(ann, ask, data)
+        messages = await server.wait_for_messages(ann, 2)
+        intent = decode_choice(data)[1]
+        assert messages[-1]["text"] == response(bot.runtime, intent, "en")
+        assert "reply_markup" not in server.sent_messages(ann)[0]  # the keyboard was edited away
+        labels = list(bot.runtime.db["labels"].rows)
+        assert [(l["intent"], l["source"]) for l in labels] == [(intent, "suggestion")]
+
+
+async def test_thumbs_are_stored_and_the_keyboard_disappears(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann")
+        server.send_text(ann, "how much is shipping")
+        server.send_text(ann, "where is my order")
+        first, second = await server.wait_for_messages(ann, 2)
+        server.press_button(ann, first, first["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+        server.press_button(ann, second, second["reply_markup"]["inline_keyboard"][0][1]["callback_data"])
+        messages = await server.wait_for_messages(ann, 4)
+        assert {m["text"] for m in messages[2:]} == {
+            bot.runtime.domain.message("feedback_thanks", "en"),
+            bot.runtime.domain.message("feedback_sorry", "en"),
+        }
+        assert all("reply_markup" not in m for m in server.sent_messages(ann)[:2])
+        feedback = {r["positive"] for r in bot.runtime.db["feedback"].rows}
+        assert feedback == {0, 1}
+        assert [l["source"] for l in bot.runtime.db["labels"].rows] == ["feedback"]
+
+
+async def test_forged_and_foreign_button_presses_are_refused(trained_config, server):
+    async with running_bot(configure(trained_config, server, UNSURE), server) as bot:
+        ann, eve = server.create_user("Ann"), server.create_user("Eve")
+        server.send_text(ann, "refund")
+        server.send_text(eve, "hello")
+        [ask] = await server.wait_for_messages(ann, 1)
+        [own] = await server.wait_for_messages(eve, 1)
+        data = ask["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        message_id = decode_choice(data)[0]
+        server.press_button(eve, own, data, forge=True)  # Eve replays Ann's button on her own message
+        server.press_button(ann, ask, encode_choice(message_id, "invoice_request"), forge=True)  # not offered
+        server.press_button(ann, ask, "drop table labels;--", forge=True)
+        answers = await server.wait_for_callback_answers(3)
+        expired = {bot.runtime.domain.message("choice_expired", lang) for lang in ("en", "zh")}
+        assert all(a.text in expired for a in answers)
+        assert bot.runtime.db["labels"].count == 0
+        assert len(server.sent_messages(ann)) == 1 and len(server.sent_messages(eve)) == 1
+
+
+async def test_non_text_gets_the_text_only_reply_in_the_users_language(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann, li = server.create_user("Ann"), server.create_user("李", language_code="zh")
+        server.send_sticker(ann)
+        server.send_photo(li)
+        server.send_location(ann, 51.5, -0.1)
+        en = await server.wait_for_messages(ann, 2)
+        [zh] = await server.wait_for_messages(li, 1)
+        assert {m["text"] for m in en} == {bot.runtime.domain.message("text_only", "en")}
+        assert zh["text"] == bot.runtime.domain.message("text_only", "zh")
+
+
+async def test_a_flood_gets_one_notice_and_every_message_is_stored(trained_config, server):
+    flood = "rate_limit_messages = 3\nrate_limit_seconds = 60.0\n"  # continues the [telegram] table
+    async with running_bot(configure(trained_config, server, flood), server) as bot:
+        ann = server.create_user("Ann")
+        for i in range(10):
+            server.send_text(ann, f"where is my order number {i}")
+        await server.wait_for(lambda: len(stored_in(bot.runtime)) >= 10, timeout=10)
+        await asyncio.sleep(0.3)
+        sent = [m["text"] for m in server.sent_messages(ann)]
+        assert sent.count(bot.runtime.domain.message("rate_limited", "en")) == 1
+        assert len(sent) == 4
+        assert len(stored_in(bot.runtime)) == 10
+
+
+async def test_429_and_5xx_are_retried_and_no_reply_is_lost(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann")
+        server.inject("sendMessage", "429", count=1, retry_after=1)
+        server.inject("sendMessage", "502", count=1)
+        server.inject("sendMessage", "drop", count=1)
+        server.inject("sendMessage", "500", count=1)
+        for text in ("hello", "where is my order", "thanks"):
+            server.send_text(ann, text)
+        messages = await server.wait_for_messages(ann, 3, timeout=20)
+        assert len(messages) == 3
+        assert {f.kind for f in server.faults_served} == {"429", "502", "drop", "500"}
+        assert len(stored_in(bot.runtime)) == 3
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_mode_delivers_with_the_secret_and_refuses_a_wrong_one(trained_config, server):
+    port = free_port()
+    webhook = {"listen": "127.0.0.1", "port": port, "url_path": "hook", "secret_token": "s3cret-token",
+               "webhook_url": f"http://127.0.0.1:{port}/hook"}
+    async with running_bot(configure(trained_config, server), server, webhook=webhook) as bot:
+        ann = server.create_user("Ann")
+        server.send_text(ann, "do you ship express")
+        [reply] = await server.wait_for_messages(ann, 1, timeout=10)
+        assert reply["text"]
+        assert server.webhook_deliveries[0].status == 200  # PTB checked the secret Telegram sent
+        update = {"update_id": 999, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
+                                               "from": {"id": 1, "is_bot": False, "first_name": "X"}, "text": "hi"}}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(webhook["webhook_url"], json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+                assert resp.status == 403
+        assert stored_in(bot.runtime) == ["do you ship express"]
+
+
+async def test_start_and_help_in_both_languages(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann, li = server.create_user("Ann"), server.create_user("李", language_code="zh-hans")
+        for user in (ann, li):
+            server.send_text(user, "/start")
+            server.send_text(user, "/help")
+        en = await server.wait_for_messages(ann, 2)
+        zh = await server.wait_for_messages(li, 2)
+        domain = bot.runtime.domain
+        assert en[0]["text"] == domain.message("start", "en") and zh[0]["text"] == domain.message("start", "zh")
+        assert domain.intents["order_status"].title["en"] in en[1]["text"]
+        assert domain.intents["order_status"].title["zh"] in zh[1]["text"]
+        assert domain.intents["out_of_scope"].title["en"] not in en[1]["text"]
+        assert [c["command"] for c in server.commands()] == ["start", "help"]
+        admin_scope = {"type": "chat", "chat_id": 4242}
+        assert "retrain" in [c["command"] for c in server.commands(admin_scope)]
+
+
+async def test_groups_answer_only_when_addressed_and_channel_posts_are_ignored(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann")
+        group = server.create_group("Shoppers")
+        server.send_text(ann, "where is my order", chat=group)
+        server.send_text(ann, f"@{server.bot.username} where is my order", chat=group)
+        channel = server.create_channel()
+        server.post_to_channel(channel, "where is my order")
+        [reply] = await server.wait_for_messages(group, 1)
+        assert reply["text"] == response(bot.runtime, "order_status", "en")
+        await asyncio.sleep(0.5)
+        assert len(server.sent_messages(group)) == 1 and not server.sent_messages(channel)
+        assert stored_in(bot.runtime) == ["where is my order"]
+
+
+async def test_edited_messages_are_answered_again(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann")
+        update = server.send_text(ann, "hi")
+        await server.wait_for_messages(ann, 1)
+        server.edit_text(update["message"], "where is my order")
+        messages = await server.wait_for_messages(ann, 2)
+        assert messages[1]["text"] == response(bot.runtime, "order_status", "en")
+
+
+async def test_a_clean_shutdown_while_updates_are_in_flight_loses_none(trained_config, server):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        users = [server.create_user(f"U{i}") for i in range(8)]
+        for user in users:
+            server.send_text(user, "where is my order")
+        await server.wait_for(lambda: server.calls_to("getUpdates") and not server.pending_updates, timeout=10)
+    runtime = bot.runtime
+    assert all(len(server.sent_messages(u)) == 1 for u in users)
+    from storage.db import open_db
+
+    db = open_db(runtime.config.db_path)
+    assert db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'").fetchone()[0] == 8
+
+
+def test_long_replies_are_split_within_the_limit():
+    text = ("word " * 3000).strip()
+    chunks = split_text(text)
+    assert len(chunks) == 4 and all(len(c) <= 4096 for c in chunks)
+    assert " ".join(chunks) == text
+
+
+def test_callback_data_round_trips_and_rejects_junk():
+    assert decode_choice(encode_choice(123, "order_status")) == (123, "order_status")
+    for junk in (None, "", "abc", "1:ORDER", "1:a;b", "12:" + "x" * 50, "-1:up"):
+        assert decode_choice(junk) is None
+    with pytest.raises(ValueError):
+        encode_choice(1, "x" * 70)
