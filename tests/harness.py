@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from botapi import BotAPIServer
+from botapi import BotAPIServer, User
 from telegram import Update
 from telegram.ext import Application
 
@@ -32,12 +32,13 @@ class RunningBot:
     app: Application
     runtime: Runtime
     server: BotAPIServer
+    admin: User
 
 
 @asynccontextmanager
 async def running_bot(config: Config, server: BotAPIServer, webhook: dict | None = None) -> AsyncIterator[RunningBot]:
     """What run_polling/run_webhook do, minus signal handling: initialise, post_init, start, stop."""
-    server.create_user("Admin", user_id=ADMIN_ID, started=True)
+    admin = server.create_user("Admin", user_id=ADMIN_ID, started=True)
     runtime = open_runtime(config)
     app = build_application(runtime, server.token)
     await app.initialize()
@@ -48,7 +49,7 @@ async def running_bot(config: Config, server: BotAPIServer, webhook: dict | None
         await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
     await app.start()
     try:
-        yield RunningBot(app, runtime, server)
+        yield RunningBot(app, runtime, server, admin)
     finally:
         if app.updater.running:
             await app.updater.stop()

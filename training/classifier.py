@@ -35,7 +35,7 @@ class Classifier:
             raise ModelLoadError(f"cannot load model from {self.directory}: {exc}") from exc
         self._ids, self._grams = self._input_indices()
         self._output = self._interpreter.get_output_details()[0]["index"]
-        self.version: str = self.meta.get("version", self.directory.name)
+        self.version: str = self.directory.name  # the registry names each version by its directory
 
     def _input_indices(self) -> tuple[int, int]:
         """The export names its inputs positionally (args_0, args_0_1): token ids, then n-grams."""
