@@ -1,4 +1,4 @@
-"""Admin commands on Telegram: /retrain, /status, /rollback, /review, and the nightly job.
+"""Admin commands on Telegram: /retrain, /status, /rollback, /review, and the nightly jobs.
 
 Admins are the Telegram user ids in config, and only in a private chat with the bot; every
 attempt, allowed or refused, goes to the audit table.
@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -211,6 +211,24 @@ def schedule_nightly(app: Application, runtime: Runtime) -> None:
         app.job_queue.run_once(nightly, when=0, name="nightly-catch-up")
 
 
+async def purge_old(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Retention: delete what is older than [privacy] retention_days (audited by `purge`).
+
+    Runs on the event loop, on the bot's own connection: a day's worth of rows deletes in
+    milliseconds, and one connection keeps the purge's transaction apart from the handlers' writes.
+    """
+    runtime = _runtime(context)
+    privacy = runtime.config.privacy
+    counts = Conversations(runtime.db).purge(privacy.retention_days, privacy.keep_anonymous_labels, actor="nightly")
+    log.info("retention purge: %s", counts)
+
+
+def schedule_purge(app: Application, runtime: Runtime) -> None:
+    """Daily at 04:30 in [telegram] timezone (after the 03:00 retrain); not at all when retention is off."""
+    if runtime.config.privacy.retention_days > 0:
+        app.job_queue.run_daily(purge_old, time=time(4, 30), name="retention-purge")
+
+
 def register_admin(app: Application, runtime: Runtime) -> None:
     messages = filters.UpdateType.MESSAGES
     app.bot_data["retrainer"] = Retrainer(runtime)
@@ -221,3 +239,4 @@ def register_admin(app: Application, runtime: Runtime) -> None:
     app.add_handler(CommandHandler("review", on_review, filters=messages))
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=_REVIEW))
     schedule_nightly(app, runtime)
+    schedule_purge(app, runtime)

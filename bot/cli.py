@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.db import DatabaseRefused
 from training.config import Config, ConfigError, load_config
 from training.domain import DomainError, load_domain
 
@@ -36,6 +37,13 @@ def _registry(config: Config):
 
 def _operator() -> str:
     return f"cli:{getpass.getuser()}"
+
+
+def _audit(db, action: str, detail: str = "") -> None:
+    """Every admin action from the terminal is recorded with who and when, like those on Telegram."""
+    from storage.conversations import Conversations
+
+    Conversations(db).audit(_operator(), action, detail)
 
 
 @command
@@ -62,6 +70,7 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
     else:
         registry.set_status(release.version, "rejected")
         print(f"model {release.version} not promoted: {'; '.join(reasons)}")
+    _audit(registry.db, "train", f"{release.version} {'promoted' if promote else 'rejected'}")
     return 0
 
 
@@ -117,6 +126,7 @@ def cmd_retrain(args: argparse.Namespace, config: Config) -> int:
     except RunInProgress as exc:
         print(f"training run {exc.run_id} is in progress; not starting another", file=sys.stderr)
         return 1
+    _audit(registry.db, "retrain", f"run {run_id}")
     try:
         run = execute(config, registry.db, run_id)
     finally:
@@ -196,8 +206,10 @@ def cmd_review(args: argparse.Namespace, config: Config) -> int:
             break
         if answer == "s":
             conversations.skip_review(message.id, _operator())
+            conversations.audit(_operator(), "review-skip", str(message.id))
         elif answer.isdigit() and 1 <= int(answer) <= len(names):
             conversations.add_label(message.id, names[int(answer) - 1], "admin", _operator())
+            conversations.audit(_operator(), "review-label", f"{message.id}:{names[int(answer) - 1]}")
             labelled += 1
         else:
             print("not a choice; try again")
@@ -216,6 +228,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
             n = export_labels(db, fh)
     else:
         n = export_labels(db, sys.stdout)
+    _audit(db, "export", f"{n} rows to {args.output or 'stdout'}")
     print(f"exported {n} labelled examples", file=sys.stderr)
     return 0
 
@@ -237,6 +250,56 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
         return 1
     Conversations(db).audit(_operator(), "import", f"{n} rows from {args.file}")
     print(f"imported {n} labelled examples")
+    return 0
+
+
+@command
+def cmd_benchmark(args: argparse.Namespace, config: Config) -> int:
+    """Train on a text,label CSV and measure on another: accuracy, macro-F1, speed, size, memory."""
+    from training.benchmark import BenchmarkError, format_table, run_benchmark
+
+    try:
+        results = run_benchmark(
+            Path(args.train), Path(args.test), config.model, baselines=args.baselines, oos_label=args.oos_label,
+            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        )
+    except (BenchmarkError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(results, ensure_ascii=False) if args.json else format_table(results))
+    return 0
+
+
+@command
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """Copy the live database to PATH with SQLite's online backup; safe while the bot runs."""
+    from storage.db import backup
+
+    db = _registry(config).db
+    try:
+        dest = backup(db, Path(args.path))
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _audit(db, "backup", str(dest))
+    print(f"backed up {config.db_path} to {dest} ({dest.stat().st_size} bytes)")
+    return 0
+
+
+@command
+def cmd_purge(args: argparse.Namespace, config: Config) -> int:
+    """Delete messages older than [privacy] retention_days (or --days), as the nightly job does."""
+    from storage.conversations import Conversations
+
+    days = config.privacy.retention_days if args.days is None else args.days
+    if days < 0:
+        print("error: --days must be 0 (keep forever) or more", file=sys.stderr)
+        return 2
+    counts = Conversations(_registry(config).db).purge(days, config.privacy.keep_anonymous_labels, actor=_operator())
+    if days == 0:
+        print("retention is 0 days (keep forever): nothing purged")
+    else:
+        print(f"purged what is older than {days} days: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
 
 
@@ -282,6 +345,14 @@ def parser() -> argparse.ArgumentParser:
     sub.choices["rollback"].add_argument("version", nargs="?", help="default: the previously live model")
     sub.choices["export"].add_argument("--output", "-o", help="file to write (default: stdout)")
     sub.choices["import"].add_argument("file", help="CSV with a text,label header")
+    sub.choices["backup"].add_argument("path", help="the copy to write (via PATH.tmp, then renamed)")
+    sub.choices["purge"].add_argument("--days", type=int, help="default: [privacy] retention_days; 0 keeps all")
+    bench = sub.choices["benchmark"]
+    bench.add_argument("--train", required=True, metavar="TRAIN.csv", help="text,label (or text,category) CSV")
+    bench.add_argument("--test", required=True, metavar="TEST.csv", help="same columns; read once, at the end")
+    bench.add_argument("--oos-label", metavar="LABEL", help="the out-of-scope label: adds in-scope accuracy and OOS recall")
+    bench.add_argument("--baselines", action="store_true", help="also TF-IDF + LinearSVC and fastText")
+    bench.add_argument("--json", action="store_true", help="one JSON object keyed by system on stdout")
     return root
 
 
@@ -291,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](args, config)
-    except (ConfigError, DomainError) as exc:
+    except (ConfigError, DomainError, DatabaseRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -39,13 +39,19 @@ from bot.engine import DOWN, UP, Incoming, Reply
 from bot.flood import FloodGuard
 from bot.runtime import Runtime, open_runtime
 from bot.telegram_send import language_of_user, send
+from storage.conversations import Conversations
 from training.config import Config
 from training.domain import OUT_OF_SCOPE
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 _CALLBACK = re.compile(r"^(\d{1,15}):([a-z_]{1,40})$")
-USER_COMMANDS = [("start", "Start the conversation"), ("help", "What I can help with")]
+_FORGET = re.compile(r"^f:(yes|no)$")
+USER_COMMANDS = [
+    ("start", "Start the conversation"),
+    ("help", "What I can help with"),
+    ("forget", "Delete everything stored about me"),
+]
 
 
 # --- pure helpers --------------------------------------------------------------------------
@@ -159,6 +165,35 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send(context, query.message.chat_id, reply.text, keyboard(reply))
 
 
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask before erasing: one tap on a button nobody else can see (private chat only)."""
+    domain, lang = _runtime(context).domain, language_of_user(update)
+    buttons = [
+        InlineKeyboardButton(domain.message("forget_yes", lang), callback_data="f:yes"),
+        InlineKeyboardButton(domain.message("forget_no", lang), callback_data="f:no"),
+    ]
+    await send(context, update.effective_chat.id, domain.message("forget_ask", lang), InlineKeyboardMarkup([buttons]))
+
+
+async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Erase the presser's data, or not. The reply is sent directly, so it is never stored."""
+    query = update.callback_query
+    runtime, lang = _runtime(context), language_of_user(update)
+    if query.message is None or query.message.chat.id != query.from_user.id:  # only their own private chat
+        await query.answer(runtime.domain.message("choice_expired", lang))
+        return
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:  # a second press on the same prompt
+        log.info("forget keyboard not removed: %s", exc)
+    if query.data == "f:no":
+        await send(context, query.message.chat_id, runtime.domain.message("forget_cancelled", lang))
+        return
+    counts = Conversations(runtime.db).forget(CHANNEL, str(query.from_user.id))
+    await send(context, query.message.chat_id, runtime.domain.message("forget_done", lang).format(**counts))
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the update id; tell the customer something went wrong, never how."""
     update_id = update.update_id if isinstance(update, Update) else None
@@ -211,10 +246,12 @@ def build_application(runtime: Runtime, token: str) -> Application:
     messages = filters.UpdateType.MESSAGES  # channel posts are ignored
     app.add_handler(CommandHandler("start", on_start, filters=messages))
     app.add_handler(CommandHandler("help", on_help, filters=messages))
+    app.add_handler(CommandHandler("forget", on_forget, filters=messages & filters.ChatType.PRIVATE))
     app.add_handler(MessageHandler(messages & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(messages & filters.ChatType.PRIVATE & ~filters.TEXT, on_other))
     register_admin(app, runtime)  # before on_button: its review buttons have their own pattern
     app.job_queue.run_repeating(refresh_model, interval=t.model_check_seconds, name="model-refresh")
+    app.add_handler(CallbackQueryHandler(on_forget_button, pattern=_FORGET))  # before on_button, which takes all
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     return app

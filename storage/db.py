@@ -2,11 +2,13 @@
 
 One file, WAL mode (readers never block the writer, a crash never corrupts committed data),
 foreign keys on. Schema changes are sqlite-utils migrations, applied at every start, each in
-its own transaction.
+its own transaction. A damaged file or a schema newer than this code is refused before anything
+writes to it, so the operator can still restore a backup (`backup` makes one while the bot runs).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,10 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("supportbot")
+
+
+class DatabaseRefused(RuntimeError):
+    """The database file is damaged or newer than this code: refused, never repaired or recreated."""
 
 
 @contextmanager
@@ -164,15 +170,77 @@ def m003_review_and_audit(db: Database) -> None:
     db["audit"].create_index(["created_at"])
 
 
+def _damage(conn: sqlite3.Connection) -> list[str]:
+    """`PRAGMA quick_check` findings (empty when healthy); read-only, so a bad file stays as it was."""
+    try:
+        found = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError:
+        raise  # locked, unreadable path, no permission: not damage, say what SQLite said
+    except sqlite3.DatabaseError as exc:  # not a database, malformed image
+        return [str(exc)]
+    return [] if found == ["ok"] else found
+
+
+def _unknown_migrations(db: Database) -> list[str]:
+    """Applied migrations this code does not define: the file was written by a newer version."""
+    known = {m.name for m in migrations._migrations}
+    return [m.name for m in migrations.applied(db) if m.name not in known]
+
+
+def check(db: Database, path: Path) -> None:
+    """Refuse a damaged file or a newer schema before any write (WAL switch, migrations) touches it."""
+    if problems := _damage(db.conn):
+        raise DatabaseRefused(
+            f"database {path} is damaged ({' '.join('; '.join(problems).split())}). It was left untouched. "
+            "Stop the bot and restore the latest backup (made with `supportbot backup`) in its place."
+        )
+    if unknown := _unknown_migrations(db):
+        raise DatabaseRefused(
+            f"database {path} has a newer schema than this version of supportbot knows "
+            f"(migrations {', '.join(unknown)}). It was left untouched. "
+            "Run the newer version, or restore a backup made with this one."
+        )
+
+
 def open_db(path: Path | str) -> Database:
-    """Connect, switch on WAL and foreign keys, and apply pending migrations."""
+    """Connect, check, switch on WAL and foreign keys, and apply pending migrations.
+
+    Raises DatabaseRefused for a damaged file or a schema newer than this code.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
     db = sqlite_utils.Database(conn)
+    try:
+        check(db, path)
+    except BaseException:
+        conn.close()
+        raise
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     migrations.apply(db)
     return db
+
+
+def backup(db: Database, dest: Path | str) -> Path:
+    """Copy the live database with SQLite's online backup: a consistent snapshot while the bot writes.
+
+    Written to DEST.tmp, checked, then renamed, so DEST is never a half-written copy.
+    """
+    dest = Path(dest)
+    live = Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    if dest.resolve() == live.resolve():
+        raise ValueError(f"{dest} is the live database itself; choose another path")
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    target = sqlite3.connect(tmp)
+    try:
+        db.conn.backup(target)  # all pages in one step: one read snapshot, writers are not blocked (WAL)
+        if problems := _damage(target):
+            raise DatabaseRefused(f"the backup copy {tmp} failed its check: {'; '.join(problems)}")
+    finally:
+        target.close()
+    os.replace(tmp, dest)
+    return dest

@@ -67,7 +67,8 @@ def test_a_poisoned_candidate_is_rejected_and_the_live_model_stays(trained_confi
     runtime = open_runtime(trained_config)
     live = runtime.registry.live()["version"]
     order_texts = runtime.domain.intents["order_status"].examples["en"] + runtime.domain.intents["order_status"].examples["zh"]
-    label_via_conversation(runtime, [f"{t} ok" for t in order_texts], "cancel_order")
+    poison = [f"{t} {suffix}" for t in order_texts for suffix in ("ok", "pls", "now")]  # 3:1 against the truth
+    label_via_conversation(runtime, poison, "cancel_order")
     run_id = Runs(runtime.db).start("cli", "test")
     run = execute(trained_config, runtime.db, run_id)
     Runs(runtime.db).release(run_id)

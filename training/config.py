@@ -86,6 +86,16 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    retention_days: int = 365  # 0 keeps messages forever
+    keep_anonymous_labels: bool = True
+
+    def __post_init__(self) -> None:
+        if self.retention_days < 0:
+            raise ConfigError(f"[privacy] retention_days must be 0 (keep forever) or more, got {self.retention_days}")
+
+
+@dataclass(frozen=True)
 class Config:
     var_dir: Path
     data_dir: Path
@@ -96,6 +106,7 @@ class Config:
     learning: LearningSettings = field(default_factory=LearningSettings)
     clean: CleanSettings = field(default_factory=CleanSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -154,6 +165,7 @@ def load_config(path: str | Path = "config.toml") -> Config:
         learning=_section(LearningSettings, raw, "learning", source),
         clean=_section(CleanSettings, raw, "clean", source),
         telegram=_section(TelegramSettings, raw, "telegram", source),
+        privacy=_section(PrivacySettings, raw, "privacy", source),
         source=source,
         raw=raw,
     )

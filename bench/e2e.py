@@ -1,0 +1,173 @@
+"""Phase: 50 concurrent customers through the real Telegram application vs a minimal echo bot.
+
+    python bench/e2e.py WORK_DIR OUT.json
+
+Everything runs in one process and one event loop, as in the end-to-end tests: the local Bot
+API server (tests/botapi), the simulated customers, and the bot, which long-polls getUpdates
+over HTTP exactly as on Telegram. Each customer sends a message, waits for the answer, then
+sends the next (a closed loop). Reply latency = from the moment the customer's update is
+queued on the server to the moment the bot's sendMessage request for that chat arrives there.
+
+Bots, each against a fresh server, in this order:
+- `supportbot`: tests/harness.py `running_bot`: the application `supportbot run` builds
+  (engine, SQLite, LiteRT starter model, AIORateLimiter), on a copy of the starter var/. The
+  per-customer flood guard is raised out of the way (a simulated customer writes far faster
+  than a person; the guard would answer with notices instead); nothing else is changed.
+- `echo`: a minimal PTB echo bot (same polling settings and concurrent updates, no rate limiter).
+- `echo_ratelimited`: the same echo bot with the AIORateLimiter the real bot uses, which paces
+  sends to Telegram's 30 messages per second: the share of the gap that is the limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from common import config_text, percentiles, write_json
+
+from botapi import BotAPIServer, User
+from harness import running_bot
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from training.config import load_config
+from training.domain import load_domain
+
+USERS, MESSAGES = 50, 10  # per customer, after one warm-up message each
+REPLY_TIMEOUT = 60.0
+
+
+class ReplyClock:
+    """Arrival time of each sendMessage at the server, queued per chat."""
+
+    def __init__(self, server: BotAPIServer) -> None:
+        self.server = server
+        self.arrivals: dict[int, asyncio.Queue[float]] = defaultdict(asyncio.Queue)
+        self._seen = 0
+        self._waiting: list = []
+        self._task: asyncio.Task | None = None
+
+    def _scan(self) -> None:
+        calls = self.server.calls
+        self._waiting += [c for c in calls[self._seen:] if c.method == "sendMessage"]
+        self._seen = len(calls)
+        still = []
+        for call in self._waiting:
+            if "chat_id" in call.params:  # params are filled in once the request body is read
+                self.arrivals[int(call.params["chat_id"])].put_nowait(call.at)
+            else:
+                still.append(call)
+        self._waiting = still
+
+    async def _run(self) -> None:
+        while True:
+            self._scan()
+            await self.server.state.changed.wait(0.5)
+
+    def __enter__(self) -> ReplyClock:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._task.cancel()
+
+
+async def drive(server: BotAPIServer, texts: list[str]) -> dict:
+    """USERS customers, each: one warm-up message, then MESSAGES timed ones, one at a time."""
+    users = [server.create_user(f"Customer{i}", language_code="zh" if i % 3 == 2 else "en") for i in range(USERS)]
+    latencies: list[float] = []
+    with ReplyClock(server) as clock:
+
+        async def ask(user: User, text: str) -> float:
+            queued = time.time()  # the server's Call.at uses time.time too
+            server.send_text(user, text)
+            arrived = await asyncio.wait_for(clock.arrivals[user.id].get(), REPLY_TIMEOUT)
+            return arrived - queued
+
+        async def customer(n: int, user: User) -> None:
+            for i in range(MESSAGES):
+                latencies.append(await ask(user, texts[(n * MESSAGES + i) % len(texts)]) * 1000)
+
+        await asyncio.gather(*(ask(u, texts[-1 - n]) for n, u in enumerate(users)))  # warm-up round
+        started = time.perf_counter()
+        await asyncio.gather(*(customer(n, u) for n, u in enumerate(users)))
+        elapsed = time.perf_counter() - started
+    return {"users": USERS, "messages": len(latencies), "seconds": elapsed, "msgs_per_s": len(latencies) / elapsed,
+            "latency_ms": percentiles(latencies)}
+
+
+@asynccontextmanager
+async def echo_bot(server: BotAPIServer, rate_limited: bool) -> AsyncIterator[Application]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await context.bot.send_message(update.effective_chat.id, update.effective_message.text)
+
+    builder = ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url)
+    builder = builder.concurrent_updates(True)
+    if rate_limited:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    await app.initialize()
+    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)  # as harness.py
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+async def measure(bot: Callable[[BotAPIServer], AbstractAsyncContextManager], texts: list[str]) -> dict:
+    async with BotAPIServer() as server, bot(server):
+        return await drive(server, texts)
+
+
+async def run(work: Path) -> dict:
+    var = work / "e2e-var"
+    shutil.rmtree(var, ignore_errors=True)
+    shutil.copytree(work / "var", var)
+    domain = load_domain(load_config(work / "config.toml").data_dir)
+    texts = [e.text for e in domain.gold]
+
+    def supportbot(server: BotAPIServer) -> AbstractAsyncContextManager:
+        path = work / "e2e.toml"
+        path.write_text(config_text(var, {"telegram": {"api_base_url": server.base_url,
+                                                       "rate_limit_messages": 1_000_000}}))
+        return running_bot(load_config(path), server)
+
+    results = {}
+    for name, bot in (("supportbot", supportbot), ("echo", lambda s: echo_bot(s, False)),
+                      ("echo_ratelimited", lambda s: echo_bot(s, True))):
+        print(f"e2e: {name}", file=sys.stderr, flush=True)
+        results[name] = await measure(bot, texts)
+        print(f"e2e: {name}: {results[name]['msgs_per_s']:.1f} msg/s, "
+              f"p50 {results[name]['latency_ms']['p50']:.1f} ms", file=sys.stderr, flush=True)
+    return results
+
+
+def main(work: Path, out: Path) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    r = asyncio.run(run(work))
+    write_json(out, {
+        "msgs_per_s": r["supportbot"]["msgs_per_s"],
+        "echo_msgs_per_s": r["echo"]["msgs_per_s"],
+        "echo_ratelimited_msgs_per_s": r["echo_ratelimited"]["msgs_per_s"],
+        "latency_ms": r["supportbot"]["latency_ms"],
+        "echo_latency_ms": r["echo"]["latency_ms"],
+        "echo_ratelimited_latency_ms": r["echo_ratelimited"]["latency_ms"],
+        "users": USERS,
+        "messages_per_user": MESSAGES,
+        "runs": r,
+    })
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

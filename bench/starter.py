@@ -1,0 +1,57 @@
+"""Phase: train the starter model with config.toml, as `supportbot train` does, and keep it live.
+
+    python bench/starter.py WORK_DIR OUT.json
+
+WORK_DIR/config.toml (config.toml with state in WORK_DIR/var) and WORK_DIR/var/ are left for
+the serving and end-to-end phases. OUT.json: the gold-set metrics and how long it took.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from common import config_text, write_json
+
+from storage.db import open_db
+from storage.registry import ModelRegistry
+from training.config import load_config
+from training.domain import load_domain
+from training.release import train_release
+
+
+def main(work: Path, out: Path) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    config_path = work / "config.toml"
+    config_path.write_text(config_text(work / "var"))
+    config = load_config(config_path)
+    domain = load_domain(config.data_dir)
+    examples = domain.training_examples()
+    registry = ModelRegistry(open_db(config.db_path), config.models_dir)
+    started = time.perf_counter()
+    release = train_release(examples, domain.gold, config.model, registry, verbose=0,
+                            progress=lambda msg: print(f"starter: {msg}", file=sys.stderr, flush=True))
+    release_s = time.perf_counter() - started
+    registry.promote(release.version)
+    registry.db.close()
+    m = release.metrics
+    write_json(out, {
+        "version": release.version,
+        "model_dir": str(config.models_dir / release.version),
+        "config": str(config_path),
+        "n_train": len(examples),
+        "n_gold": m["n_gold"],
+        "n_intents": m["n_intents"],
+        "epochs": len(release.trained.history.get("loss", [])),
+        "release_s": release_s,  # train + LiteRT export + gold evaluation, as `supportbot train`
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"],
+        "oos_recall": m["oos_recall"],
+        "inscope_accuracy": m["inscope_accuracy"],
+        "per_language": m["per_language"],
+    })
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

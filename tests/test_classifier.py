@@ -1,0 +1,90 @@
+"""Serving: the LiteRT artefact answers like the Keras model it was exported from, for any input."""
+
+import csv
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from storage.db import open_db
+from storage.registry import ModelRegistry
+from training.classifier import Classifier, ModelLoadError
+from training.domain import load_domain
+
+from conftest import DATA, ROOT
+
+BANKING77_TEST = ROOT.parent / "shared" / "datasets" / "banking77" / "test.csv"
+
+
+@pytest.fixture(scope="module")
+def live_dir(trained_var: Path) -> Path:
+    return Path(ModelRegistry(open_db(trained_var / "supportbot.db"), trained_var / "models").live()["path"])
+
+
+@pytest.fixture(scope="module")
+def classifier(live_dir: Path) -> Classifier:
+    return Classifier(live_dir)
+
+
+def parity_texts() -> list[str]:
+    texts = [e.text for e in load_domain(DATA).gold]
+    if BANKING77_TEST.exists():
+        with BANKING77_TEST.open(newline="") as fh:
+            texts += [row["text"] for _, row in zip(range(300), csv.DictReader(fh))]
+    return texts
+
+
+def test_served_model_matches_the_keras_model(live_dir, classifier):
+    import keras
+
+    from training.train import encode_all
+
+    texts = parity_texts()
+    keras_probs = keras.models.load_model(live_dir / "model.keras").predict(
+        encode_all(classifier.encoder, texts), verbose=0
+    )
+    served = np.array([classifier.probabilities(t) for t in texts])
+    assert (served.argmax(axis=1) == keras_probs.argmax(axis=1)).all()
+    assert np.abs(served - keras_probs).max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "😀😀😀", "x" * 10_000, "order " * 3000, "\x00\x01\x1b[2J", "我的order在哪 где мой заказ", "\u202e"]
+)
+def test_any_input_gives_a_proper_top_k(classifier, text):
+    top = classifier.predict(text, 5)
+    assert len(top) == 5 and len({i for i, _ in top}) == 5
+    probs = [p for _, p in top]
+    assert all(math.isfinite(p) and 0 <= p <= 1 for p in probs) and probs == sorted(probs, reverse=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_probabilities_are_a_distribution_for_any_string(classifier, text):
+    probs = classifier.probabilities(text)
+    assert np.isfinite(probs).all() and abs(probs.sum() - 1) < 1e-3
+
+
+def test_the_bot_process_never_imports_tensorflow(live_dir):
+    import subprocess
+
+    code = (
+        "import sys; import bot.telegram_channel; from training.classifier import Classifier; "
+        f"c = Classifier({str(live_dir)!r}); c.predict('where is my order'); "
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_a_directory_with_missing_or_broken_files_is_refused(tmp_path, live_dir):
+    with pytest.raises(ModelLoadError):
+        Classifier(tmp_path)
+    for name in ("encoder.json", "labels.json", "meta.json"):
+        (tmp_path / name).write_bytes((live_dir / name).read_bytes())
+    (tmp_path / "model.tflite").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelLoadError):
+        Classifier(tmp_path)

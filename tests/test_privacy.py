@@ -1,0 +1,331 @@
+"""Reliability and privacy on real SQLite files: the start-up check, backups, /forget's erasure,
+retention purges, and the audit trail of admin actions from the CLI."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.conversations import Conversations
+from storage.db import DatabaseRefused, backup, now, open_db
+from storage.registry import ModelRegistry
+from training.collect import collect
+from training.config import ConfigError, LearningSettings, load_config
+
+OLD = (datetime.now(UTC) - timedelta(days=400)).isoformat(timespec="milliseconds")
+OPERATOR = f"cli:{getpass.getuser()}"
+
+
+def prediction(intent: str) -> dict:
+    return {"model_version": "v1", "intent": intent, "confidence": 0.9,
+            "topk": [(intent, 0.9), ("greet", 0.05)], "action": "answer"}
+
+
+def chat(conv: Conversations, user: str, text: str, intent: str = "order_status") -> int:
+    """One customer message and the bot's answer, as the engine stores them."""
+    stored = conv.add_incoming(channel="telegram", user=user, chat_id=user, text=text, language="en")
+    conv.add_reply(stored, f"answer to {text}", prediction(intent))
+    return stored.id
+
+
+def rows(db, table: str) -> list[dict]:
+    return list(db[table].rows_where(order_by="rowid"))
+
+
+def snapshot(db) -> dict[str, list[dict]]:
+    tables = ("users", "messages", "predictions", "feedback", "labels", "review_skips")
+    return {t: rows(db, t) for t in tables}
+
+
+def collected_texts(db) -> set[str]:
+    return {r.text for r in collect(db, None, LearningSettings()).rows}
+
+
+def backdate(db, message_ids: list[int], user: str | None = None) -> None:
+    """Make messages (and their replies) and optionally a user look 400 days old."""
+    marks = ",".join("?" * len(message_ids))
+    db.execute(f"UPDATE messages SET created_at = ? WHERE id IN ({marks}) OR reply_to IN ({marks})",
+               [OLD, *message_ids, *message_ids])
+    if user:
+        db.execute("UPDATE users SET created_at = ? WHERE external_id = ?", [OLD, user])
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = open_db(tmp_path / "var" / "t.db")
+    yield db
+    db.close()
+
+
+# --- the check at start ----------------------------------------------------------------------
+
+
+def _filled_db(path: Path) -> bytes:
+    db = open_db(path)
+    conv = Conversations(db)
+    for i in range(300):
+        chat(conv, str(i % 7), f"message number {i} " * 5)
+    db.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["random", "page", "truncated"])
+def test_a_damaged_file_is_refused_and_left_untouched(tmp_path, damage):
+    path = tmp_path / "t.db"
+    data = _filled_db(path)
+    page = 4096
+    damaged = {
+        "random": os.urandom(len(data)),
+        "page": data[: 4 * page] + os.urandom(page) + data[5 * page :],
+        "truncated": data[: len(data) // 2],
+    }[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(DatabaseRefused, match="is damaged .* restore the latest backup"):
+        open_db(path)
+    assert path.read_bytes() == damaged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.db"]
+
+
+def test_a_newer_schema_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "t.db"
+    db = open_db(path)
+    db["_sqlite_migrations"].insert({"migration_set": "supportbot", "name": "m999_from_the_future", "applied_at": now()})
+    db["_sqlite_migrations"].insert({"migration_set": "someone_else", "name": "x1", "applied_at": now()})
+    db.close()
+    data = path.read_bytes()
+    with pytest.raises(DatabaseRefused, match="newer schema .*m999_from_the_future.* restore a backup"):
+        open_db(path)
+    assert path.read_bytes() == data
+
+
+def test_migrations_of_other_sets_do_not_count_as_newer(tmp_path):
+    path = tmp_path / "t.db"
+    db = open_db(path)
+    db["_sqlite_migrations"].insert({"migration_set": "someone_else", "name": "x1", "applied_at": now()})
+    db.close()
+    open_db(path).close()
+
+
+def test_the_cli_prints_a_refusal_as_an_error_with_exit_code_2(config, capsys):
+    config.db_path.parent.mkdir(parents=True)
+    junk = os.urandom(8192)
+    config.db_path.write_bytes(junk)
+    assert main(["status", "--config", str(config.source)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: database {config.db_path} is damaged") and "restore" in err
+    assert config.db_path.read_bytes() == junk
+
+
+def test_a_negative_retention_is_a_config_error(config_path):
+    config_path.write_text(config_path.read_text() + "\n[privacy]\nretention_days = -1\n")
+    with pytest.raises(ConfigError, match="retention_days"):
+        load_config(config_path)
+
+
+# --- backups ---------------------------------------------------------------------------------
+
+
+def _wait(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_backup_is_a_consistent_copy_while_another_connection_writes(tmp_path):
+    path = tmp_path / "live.db"
+    db = open_db(path)
+    conv = Conversations(db)
+    for i in range(200):
+        chat(conv, "ann", f"before {i}")
+    stop = threading.Event()
+
+    def writer() -> None:
+        other = open_db(path)
+        i = 0
+        while not stop.is_set():
+            chat(Conversations(other), "bob", f"during {i}")
+            i += 1
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        _wait(lambda: db["messages"].count > 500)
+        dest = backup(db, tmp_path / "copy.db")
+        copied = open_db(dest)  # the copy opens: it passes the same check as the live file
+        n = copied["messages"].count
+        _wait(lambda: db["messages"].count > n + 20)  # the writer went on during and after
+    finally:
+        stop.set()
+        thread.join()
+    assert not (tmp_path / "copy.db.tmp").exists()
+    assert n > 500
+    live = snapshot(db)
+    restored = snapshot(copied)
+    for table, table_rows in restored.items():
+        assert table_rows == live[table][: len(table_rows)]  # a snapshot: a prefix of what the live file holds
+    assert copied.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_backup_refuses_to_overwrite_the_live_database(db, tmp_path):
+    with pytest.raises(ValueError, match="live database"):
+        backup(db, tmp_path / "var" / "t.db")
+
+
+def test_cli_backup_writes_a_copy_and_audits_it(config, capsys):
+    db = open_db(config.db_path)
+    chat(Conversations(db), "ann", "where is my order")
+    dest = config.var_dir / "backups" / "copy.db"
+    dest.parent.mkdir()
+    assert main(["backup", str(dest), "--config", str(config.source)]) == 0
+    assert "backed up" in capsys.readouterr().out
+    assert [r["text"] for r in rows(open_db(dest), "messages")] == [r["text"] for r in rows(db, "messages")]
+    assert [(a["actor"], a["action"], a["detail"]) for a in rows(db, "audit")] == [(OPERATOR, "backup", str(dest))]
+    assert main(["backup", str(config.db_path), "--config", str(config.source)]) == 2
+
+
+# --- forget ----------------------------------------------------------------------------------
+
+
+def _two_customers(db) -> Conversations:
+    conv = Conversations(db)
+    m1 = chat(conv, "ann", "where is my order")
+    conv.add_feedback(m1, True)  # feedback + a feedback label
+    m2 = chat(conv, "ann", "I want my money back", "refund_request")
+    conv.add_feedback(m2, False)
+    conv.skip_review(m2, "telegram:4242")
+    conv.add_label(m2, "refund_request", "admin", "telegram:4242")
+    m3 = chat(conv, "ann", "hello there", "greet")
+    conv.add_label(m3, "greet", "suggestion")
+    b1 = chat(conv, "bob", "where is my parcel")
+    conv.add_feedback(b1, True)
+    db["labels"].insert({"message_id": None, "text": "imported", "intent": "greet", "source": "admin",
+                         "created_at": now()})
+    return conv
+
+
+def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
+    conv = _two_customers(db)
+    bob_id = conv.user_id("telegram", "bob")
+    before = snapshot(db)
+    counts = conv.forget("telegram", "ann")
+    assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "users": 1}
+    after = snapshot(db)
+    assert [u["external_id"] for u in after["users"]] == ["bob"]
+    assert {m["user_id"] for m in after["messages"]} == {bob_id}
+    assert after["messages"] == [m for m in before["messages"] if m["user_id"] == bob_id]
+    assert [l["text"] for l in after["labels"]] == ["where is my parcel", "imported"]
+    assert after["review_skips"] == []
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert collected_texts(db) == {"where is my parcel", "imported"}  # the next retraining never sees Ann
+    [audit] = rows(db, "audit")
+    assert (audit["actor"], audit["action"], json.loads(audit["detail"])) == ("telegram", "forget", counts)
+    assert "ann" not in audit["detail"]
+
+
+def test_forget_of_someone_never_stored_deletes_nothing(db):
+    _two_customers(db)
+    before = snapshot(db)
+    assert set(Conversations(db).forget("telegram", "nobody").values()) == {0}
+    assert snapshot(db) == before
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+def _old_and_new(db) -> tuple[Conversations, int, int, int]:
+    """Ann and Cat wrote 400 days ago (Ann's labelled by an admin, rated, skipped); Bob wrote today.
+
+    Today Ann pressed a button on her old answer: a new reply pointing at the old message, so
+    Ann stays a user; Cat has nothing left after the purge.
+    """
+    conv = Conversations(db)
+    old = chat(conv, "ann", "where is my order")
+    conv.add_feedback(old, False)
+    conv.skip_review(old, "telegram:4242")
+    conv.add_label(old, "delivery_delayed", "admin", "telegram:4242")
+    backdate(db, [old], user="ann")
+    backdate(db, [chat(conv, "cat", "bye", "goodbye")], user="cat")
+    late_reply = conv.add_reply(conv.message(old), "handed over", None)
+    new = chat(conv, "bob", "hello there", "greet")
+    conv.add_label(new, "greet", "suggestion")
+    return conv, old, new, late_reply
+
+
+@pytest.mark.parametrize("keep_labels", [True, False])
+def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_labels):
+    conv, old, new, late_reply = _old_and_new(db)
+    counts = conv.purge(365, keep_labels, actor="test")
+    labels = {"labels_detached": 1, "labels": 0} if keep_labels else {"labels_detached": 0, "labels": 1}
+    assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "users": 1, **labels}
+    assert [m["id"] for m in rows(db, "messages")] == [late_reply, new, new + 1]
+    assert db["messages"].get(late_reply)["reply_to"] is None
+    assert [u["external_id"] for u in rows(db, "users")] == ["ann", "bob"]
+    expected = [("where is my order", "delivery_delayed", None, None)] if keep_labels else []
+    expected.append(("hello there", "greet", new, None))
+    assert [(l["text"], l["intent"], l["message_id"], l["labelled_by"]) for l in rows(db, "labels")] == expected
+    assert ("where is my order" in collected_texts(db)) is keep_labels
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    [audit] = rows(db, "audit")
+    assert (audit["actor"], audit["action"]) == ("test", "purge")
+    assert json.loads(audit["detail"]) == {"older_than_days": 365, "keep_labels": keep_labels, **counts}
+
+
+def test_purge_with_zero_days_keeps_everything_but_is_audited(db):
+    conv, *_ = _old_and_new(db)
+    before = snapshot(db)
+    assert set(conv.purge(0, False).values()) == {0}
+    assert snapshot(db) == before
+    assert [a["action"] for a in rows(db, "audit")] == ["purge"]
+
+
+def test_cli_purge_uses_the_privacy_settings_and_days(config_path, capsys):
+    config_path.write_text(config_path.read_text() + "\n[privacy]\nretention_days = 30\nkeep_anonymous_labels = false\n")
+    config = load_config(config_path)
+    db = open_db(config.db_path)
+    _old_and_new(db)
+    assert main(["purge", "--days", "0", "--config", str(config_path)]) == 0
+    assert "nothing purged" in capsys.readouterr().out
+    assert db["messages"].count == 7
+    assert main(["purge", "--config", str(config_path)]) == 0
+    assert "purged what is older than 30 days: 4 messages" in capsys.readouterr().out
+    assert db["messages"].count == 3
+    assert [l["text"] for l in rows(db, "labels")] == ["hello there"]  # keep_anonymous_labels = false
+    audits = [(a["actor"], a["action"], json.loads(a["detail"])["older_than_days"]) for a in rows(db, "audit")]
+    assert audits == [(OPERATOR, "purge", 0), (OPERATOR, "purge", 30)]
+    assert main(["purge", "--days", "-3", "--config", str(config_path)]) == 2
+
+
+# --- the audit trail of admin actions from the CLI -------------------------------------------
+
+
+def test_cli_rollback_and_import_are_audited_with_who_and_when(trained_config, tmp_path, capsys):
+    registry = ModelRegistry(open_db(trained_config.db_path), trained_config.models_dir)
+    first = registry.live()
+    copy = registry.new_version()
+    with registry.writing(copy) as scratch:
+        for item in Path(first["path"]).iterdir():
+            shutil.copy(item, scratch / item.name)
+    registry.register(copy, first["metrics"])
+    registry.promote(copy)
+    csv = tmp_path / "more.csv"
+    csv.write_text("text,label\nwhere is my parcel,order_status\nhi,greet\n", encoding="utf-8")
+    start = datetime.now(UTC)
+    assert main(["rollback", "--config", str(trained_config.source)]) == 0
+    assert main(["import", str(csv), "--config", str(trained_config.source)]) == 0
+    audit = rows(registry.db, "audit")
+    assert [(a["actor"], a["action"], a["detail"], a["allowed"]) for a in audit] == [
+        (OPERATOR, "rollback", first["version"], 1),
+        (OPERATOR, "import", f"2 rows from {csv}", 1),
+    ]
+    assert all(start <= datetime.fromisoformat(a["created_at"]) <= datetime.now(UTC) for a in audit)
