@@ -66,14 +66,15 @@ def test_labels_from_conversations_teach_the_model_a_new_phrasing(trained_config
 def test_a_poisoned_candidate_is_rejected_and_the_live_model_stays(trained_config):
     runtime = open_runtime(trained_config)
     live = runtime.registry.live()["version"]
-    order_texts = runtime.domain.intents["order_status"].examples["en"] + runtime.domain.intents["order_status"].examples["zh"]
-    poison = [f"{t} {suffix}" for t in order_texts for suffix in ("ok", "pls", "now")]  # 3:1 against the truth
-    label_via_conversation(runtime, poison, "cancel_order")
+    swaps = [("order_status", "cancel_order"), ("refund_request", "refund_status"), ("greet", "goodbye")]
+    for a, b in swaps + [(b, a) for a, b in swaps]:  # every example of a also labelled b: a 50/50 coin
+        examples = runtime.domain.intents[a].examples
+        label_via_conversation(runtime, [t.upper() for t in examples["en"] + examples["zh"]], b)
     run_id = Runs(runtime.db).start("cli", "test")
     run = execute(trained_config, runtime.db, run_id)
     Runs(runtime.db).release(run_id)
     assert run["status"] == "rejected"
-    assert "order_status" in run["progress"]
+    assert "below the live model's" in run["progress"] or "collapsed" in run["progress"]
     assert runtime.registry.live()["version"] == live
     assert runtime.registry.get(run["candidate_version"])["status"] == "rejected"
     runtime.close()
