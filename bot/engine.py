@@ -7,9 +7,12 @@ anything else happens, so a failure later can cost an answer but never the messa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 
+from bot.pending import PendingWrites
 from bot.policy import HANDOFF_INTENT, Decision, decide, suggestions_from
 from storage.conversations import Conversations, StoredMessage
 from training.config import Config
@@ -21,6 +24,11 @@ from training.tokenize import language_of, tokenize
 log = logging.getLogger(__name__)
 
 HUMAN, UP, DOWN = "human", "up", "down"
+
+
+def is_storage_error(exc: Exception) -> bool:
+    """Disk full, read-only or unwritable database: worth holding writes for, not a bug."""
+    return isinstance(exc, sqlite3.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Engine:
         self.model = model
         self.domain = domain
         self.config = config
+        self.pending = PendingWrites(config.limits.max_pending_writes)
 
     def language(self, text: str, hint: str | None = None) -> str:
         if tokenize(text) or not hint:
@@ -73,16 +82,32 @@ class Engine:
         )
 
     def handle(self, incoming: Incoming) -> Reply | None:
-        """Answer one message; None when this update was already handled (a redelivery)."""
-        stored = self.record(incoming)
+        """Answer one message; None when this update was already handled (a redelivery).
+
+        If the database refuses the write, the customer still gets an answer (without buttons,
+        which need a stored message) and the write waits in `pending` until storage recovers.
+        """
+        if self.pending.items:
+            self.pending.flush(is_storage_error)
+        try:
+            stored = self.record(incoming)
+        except sqlite3.OperationalError as exc:
+            return self._answer_unstored(incoming, exc)
         if stored is None:
             return None
-        text, language = stored.text, stored.language or "en"
+        reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
+        try:
+            self.conversations.add_reply(stored, reply.text, prediction)
+        except sqlite3.OperationalError as exc:
+            self.pending.hold(lambda: self.conversations.add_reply(stored, reply.text, prediction), exc)
+        return reply
+
+    def _answer(self, text: str, language: str, message_id: int | None) -> tuple[Reply, dict | None]:
         if not tokenize(text):
-            return self._send(stored, Reply(self.domain.message("empty", language), stored.id, action="empty"), None)
+            return Reply(self.domain.message("empty", language), message_id, action="empty"), None
         classifier = self.model.current
         if classifier is None:
-            return self._send(stored, Reply(self.domain.message("handoff", language), stored.id, action="handoff"), None)
+            return Reply(self.domain.message("handoff", language), message_id, action="handoff"), None
         topk = classifier.predict(text, self.config.policy.top_k)
         decision = decide(topk, self.config.policy)
         prediction = {
@@ -92,23 +117,35 @@ class Engine:
             "topk": topk,
             "action": decision.action,
         }
-        return self._send(stored, self._render(decision, stored, language), prediction)
+        return self._render(decision, message_id, language), prediction
 
-    def _send(self, stored: StoredMessage, reply: Reply, prediction: dict | None) -> Reply:
-        self.conversations.add_reply(stored, reply.text, prediction)
-        return reply
+    def _answer_unstored(self, incoming: Incoming, error: Exception) -> Reply:
+        text = redact(incoming.text[: self.config.limits.max_text_chars])
+        language = self.language(text, incoming.language)
+        reply, prediction = self._answer(text, language, None)
+        unstored = dataclasses.replace(incoming, text=text, language=language)
+        self.pending.hold(lambda: self._store_late(unstored, reply.text, prediction), error)
+        return dataclasses.replace(reply, buttons=())
 
-    def _render(self, decision: Decision, stored: StoredMessage, language: str) -> Reply:
+    def _store_late(self, incoming: Incoming, reply_text: str, prediction: dict | None) -> None:
+        stored = self.conversations.add_incoming(
+            channel=incoming.channel, user=incoming.user, chat_id=incoming.chat_id, text=incoming.text,
+            language=incoming.language, external_key=incoming.external_key,
+        )
+        if stored is not None:
+            self.conversations.add_reply(stored, reply_text, prediction)
+
+    def _render(self, decision: Decision, message_id: int | None, language: str) -> Reply:
         if decision.action == "suggest":
-            return self._suggest(stored.id, decision.suggestions, language, "did_you_mean", decision.intent)
+            return self._suggest(message_id, decision.suggestions, language, "did_you_mean", decision.intent)
         intent = OUT_OF_SCOPE if decision.action == "fallback" else decision.intent
         buttons = (Button("👍", UP), Button("👎", DOWN)) if decision.action == "answer" else ()
-        return Reply(self.response(intent, language), stored.id, buttons, decision.action, intent)
+        return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 
     def response(self, intent: str, language: str) -> str:
         return self.domain.intents[intent].response[language]
 
-    def _suggest(self, message_id: int, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
+    def _suggest(self, message_id: int | None, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
         buttons = tuple(Button(self.domain.intents[i].title[language], i) for i in intents)
         buttons += (Button(self.domain.message("talk_to_person", language), HUMAN),)
         return Reply(self.domain.message(key, language), message_id, buttons, "suggest", intent)

@@ -137,6 +137,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = runtime.engine.handle(incoming)
     if reply is not None:
         await send(context, message.chat_id, reply.text, keyboard(reply))
+    if alert := runtime.engine.pending.take_alert():
+        for admin in runtime.config.telegram.admin_ids:
+            await send(context, admin, alert)
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -65,6 +65,7 @@ class CleanSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     max_text_chars: int = 2000
+    max_pending_writes: int = 10000
 
 
 @dataclass(frozen=True)
