@@ -239,3 +239,26 @@ def test_callback_data_round_trips_and_rejects_junk():
         assert decode_choice(junk) is None
     with pytest.raises(ValueError):
         encode_choice(1, "x" * 70)
+
+
+async def test_a_handler_failure_is_logged_with_the_update_id_and_the_customer_told(trained_config, server, caplog):
+    async with running_bot(configure(trained_config, server), server) as bot:
+        ann = server.create_user("Ann")
+        bot.runtime.db.conn.close()  # every storage call now fails; closing again at shutdown is harmless
+        update = server.send_text(ann, "where is my order")
+        [reply] = await server.wait_for_messages(ann, 1)
+        assert reply["text"] == bot.runtime.domain.message("error", "en")
+        assert f"error while handling update {update['update_id']}" in caplog.text
+        assert "Traceback" not in reply["text"]
+
+
+async def test_edited_messages_can_be_ignored_by_config(trained_config, server):
+    async with running_bot(configure(trained_config, server, 'edited_messages = "ignore"\n'), server) as bot:
+        ann = server.create_user("Ann")
+        update = server.send_text(ann, "hi")
+        await server.wait_for_messages(ann, 1)
+        server.edit_text(update["message"], "where is my order")
+        await server.wait_for(lambda: not server.pending_updates, timeout=5)
+        await asyncio.sleep(0.3)
+        assert len(server.sent_messages(ann)) == 1
+        assert stored_in(bot.runtime) == ["hi"]
