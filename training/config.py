@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ModelSettings:
-    max_len: int = 48
+    max_len: int = 32
     max_vocab: int = 20000
     embedding_dim: int = 96
     ngram_buckets: int = 40000

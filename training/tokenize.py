@@ -47,7 +47,7 @@ def language_of(text: str) -> str:
 
 
 def ngrams(tokens: list[str]) -> list[str]:
-    """Bag-of-features view: the tokens, char 3-4-grams of each word, and adjacent-token pairs.
+    """Bag-of-features view: the tokens, char 3-5-grams of each word, and adjacent-token pairs.
 
     Character n-grams make the model robust to typos and unseen inflections; token pairs give
     Chinese its words (two adjacent characters) and English its short phrases.
@@ -56,7 +56,7 @@ def ngrams(tokens: list[str]) -> list[str]:
     for tok in tokens:
         if len(tok) > 2 and not tok.startswith("<"):
             marked = f"<{tok}>"
-            grams += [marked[i : i + n] for n in (3, 4) for i in range(len(marked) - n + 1)]
+            grams += [marked[i : i + n] for n in (3, 4, 5) for i in range(len(marked) - n + 1)]
     grams += [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
     return list(dict.fromkeys(grams))
 

@@ -43,6 +43,18 @@ def data_hash(examples: list[Example]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _targets(y: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+    onehot = keras.utils.to_categorical(y, n_labels)
+    return {"intent": onehot, "lstm": onehot, "ngrams": onehot}
+
+
+def _history(raw: dict[str, list]) -> dict[str, list[float]]:
+    """The served output's curve under the usual names (loss, accuracy, val_loss, val_accuracy)."""
+    names = {"intent_loss": "loss", "intent_accuracy": "accuracy", "val_intent_loss": "val_loss",
+             "val_intent_accuracy": "val_accuracy"}
+    return {new: [float(v) for v in raw[old]] for old, new in names.items() if old in raw}
+
+
 def encode_all(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The model's two inputs for many texts, through the same `encode` the bot uses."""
     pairs = [encoder.encode(t) for t in texts]
@@ -58,7 +70,7 @@ def _split(ids: np.ndarray, grams: np.ndarray, y: np.ndarray, s: ModelSettings) 
 
 def _progress_callback(progress: Callable[[str], None], max_epochs: int) -> keras.callbacks.Callback:
     def report(epoch: int, logs: dict) -> None:
-        progress(f"epoch {epoch + 1}/{max_epochs}, validation accuracy {logs.get('val_accuracy', 0):.3f}")
+        progress(f"epoch {epoch + 1}/{max_epochs}, validation accuracy {logs.get('val_intent_accuracy', 0):.3f}")
 
     return keras.callbacks.LambdaCallback(on_epoch_end=report)
 
@@ -75,21 +87,20 @@ def train(
     ids, grams = encode_all(encoder, [e.text for e in examples])
     y = np.array([index[e.intent] for e in examples])
     ids_train, ids_val, grams_train, grams_val, y_train, y_val = _split(ids, grams, y, s)
-    model = build_model(len(encoder), len(labels), s)
+    model, serving = build_model(len(encoder), len(labels), s)
     fit = model.fit(
         (ids_train, grams_train),
-        keras.utils.to_categorical(y_train, len(labels)),
-        validation_data=((ids_val, grams_val), keras.utils.to_categorical(y_val, len(labels))),
+        _targets(y_train, len(labels)),
+        validation_data=((ids_val, grams_val), _targets(y_val, len(labels))),
         epochs=s.max_epochs,
         batch_size=s.batch_size,
         callbacks=[
-            keras.callbacks.EarlyStopping(patience=s.patience, restore_best_weights=True),
+            keras.callbacks.EarlyStopping("val_intent_loss", mode="min", patience=s.patience, restore_best_weights=True),
             *([_progress_callback(progress, s.max_epochs)] if progress else []),
         ],
         verbose=verbose,
     )
-    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
-    return TrainedModel(model, encoder, labels, history, data_hash(examples), len(examples))
+    return TrainedModel(serving, encoder, labels, _history(fit.history), data_hash(examples), len(examples))
 
 
 def export_tflite(model: keras.Model, s: ModelSettings) -> bytes:
