@@ -26,5 +26,27 @@ test: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
 
+# Benchmarks (about 20-30 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
+# The bench extra (fastText) is installed once, on top of the test venv.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py
+
+# Reliability (about 15 minutes on two cores): the soak under injected faults, the kill -9 loops and
+# every hypothesis property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md.
+# No pytest log capture: it keeps every record (and the frames of its exception), which the memory
+# samples would count as the bot's growth.
+SOAK_MESSAGES ?= 10000
+SOAK_USERS ?= 200
+SOAK_KILLS ?= 10
+soak: $(STAMP)
+	rm -f bench/soak.json
+	SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_USERS=$(SOAK_USERS) SOAK_KILLS=$(SOAK_KILLS) HYPOTHESIS_PROFILE=soak \
+		$(BIN)/python -m pytest -m "soak or hypothesis" -p no:logging --durations=0
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

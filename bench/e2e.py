@@ -8,6 +8,10 @@ over HTTP exactly as on Telegram. Each customer sends a message, waits for the a
 sends the next (a closed loop). Reply latency = from the moment the customer's update is
 queued on the server to the moment the bot's sendMessage request for that chat arrives there.
 
+Two loads: 50 customers at once, each sending its next message as soon as the answer arrives
+(saturation: throughput and latency under load), and one customer with a 50 ms pause between
+messages (the latency of one answer when nothing queues: AIORateLimiter's bucket never empties).
+
 Bots, each against a fresh server, in this order:
 - `supportbot`: tests/harness.py `running_bot`: the application `supportbot run` builds
   (engine, SQLite, LiteRT starter model, AIORateLimiter), on a copy of the starter var/. The
@@ -41,6 +45,7 @@ from training.config import load_config
 from training.domain import load_domain
 
 USERS, MESSAGES = 50, 10  # per customer, after one warm-up message each
+SINGLE_MESSAGES, SINGLE_PAUSE_S = 60, 0.05  # one customer, pausing between messages
 REPLY_TIMEOUT = 60.0
 
 
@@ -79,9 +84,9 @@ class ReplyClock:
         self._task.cancel()
 
 
-async def drive(server: BotAPIServer, texts: list[str]) -> dict:
-    """USERS customers, each: one warm-up message, then MESSAGES timed ones, one at a time."""
-    users = [server.create_user(f"Customer{i}", language_code="zh" if i % 3 == 2 else "en") for i in range(USERS)]
+async def drive(server: BotAPIServer, texts: list[str], n_users: int, messages: int, pause_s: float = 0.0) -> dict:
+    """n_users customers, each: one warm-up message, then `messages` timed ones, one at a time."""
+    users = [server.create_user(f"Customer{i}", language_code="zh" if i % 3 == 2 else "en") for i in range(n_users)]
     latencies: list[float] = []
     with ReplyClock(server) as clock:
 
@@ -92,14 +97,16 @@ async def drive(server: BotAPIServer, texts: list[str]) -> dict:
             return arrived - queued
 
         async def customer(n: int, user: User) -> None:
-            for i in range(MESSAGES):
-                latencies.append(await ask(user, texts[(n * MESSAGES + i) % len(texts)]) * 1000)
+            for i in range(messages):
+                latencies.append(await ask(user, texts[(n * messages + i) % len(texts)]) * 1000)
+                if pause_s:
+                    await asyncio.sleep(pause_s)
 
         await asyncio.gather(*(ask(u, texts[-1 - n]) for n, u in enumerate(users)))  # warm-up round
         started = time.perf_counter()
         await asyncio.gather(*(customer(n, u) for n, u in enumerate(users)))
         elapsed = time.perf_counter() - started
-    return {"users": USERS, "messages": len(latencies), "seconds": elapsed, "msgs_per_s": len(latencies) / elapsed,
+    return {"users": n_users, "messages": len(latencies), "pause_s": pause_s, "seconds": elapsed, "msgs_per_s": len(latencies) / elapsed,
             "latency_ms": percentiles(latencies)}
 
 
@@ -125,29 +132,34 @@ async def echo_bot(server: BotAPIServer, rate_limited: bool) -> AsyncIterator[Ap
         await app.shutdown()
 
 
-async def measure(bot: Callable[[BotAPIServer], AbstractAsyncContextManager], texts: list[str]) -> dict:
+async def measure(bot: Callable[[BotAPIServer], AbstractAsyncContextManager], texts: list[str], single: bool) -> dict:
+    load = (1, SINGLE_MESSAGES, SINGLE_PAUSE_S) if single else (USERS, MESSAGES)
     async with BotAPIServer() as server, bot(server):
-        return await drive(server, texts)
+        return await drive(server, texts, *load)
 
 
 async def run(work: Path) -> dict:
-    var = work / "e2e-var"
-    shutil.rmtree(var, ignore_errors=True)
-    shutil.copytree(work / "var", var)
     domain = load_domain(load_config(work / "config.toml").data_dir)
     texts = [e.text for e in domain.gold]
 
     def supportbot(server: BotAPIServer) -> AbstractAsyncContextManager:
+        # A fresh copy of the starter var/ per run: a new server numbers its updates from 1 again,
+        # and the engine ignores an update id it has stored before (a Telegram redelivery).
+        var = work / "e2e-var"
+        shutil.rmtree(var, ignore_errors=True)
+        shutil.copytree(work / "var", var)
         path = work / "e2e.toml"
         path.write_text(config_text(var, {"telegram": {"api_base_url": server.base_url,
                                                        "rate_limit_messages": 1_000_000}}))
         return running_bot(load_config(path), server)
 
     results = {}
-    for name, bot in (("supportbot", supportbot), ("echo", lambda s: echo_bot(s, False)),
-                      ("echo_ratelimited", lambda s: echo_bot(s, True))):
+    bots = {"supportbot": supportbot, "echo": lambda s: echo_bot(s, False), "echo_ratelimited": lambda s: echo_bot(s, True)}
+    for name, bot, single in (("supportbot", bots["supportbot"], False), ("echo", bots["echo"], False),
+                              ("echo_ratelimited", bots["echo_ratelimited"], False),
+                              ("supportbot_1user", bots["supportbot"], True), ("echo_1user", bots["echo"], True)):
         print(f"e2e: {name}", file=sys.stderr, flush=True)
-        results[name] = await measure(bot, texts)
+        results[name] = await measure(bot, texts, single)
         print(f"e2e: {name}: {results[name]['msgs_per_s']:.1f} msg/s, "
               f"p50 {results[name]['latency_ms']['p50']:.1f} ms", file=sys.stderr, flush=True)
     return results
@@ -163,6 +175,8 @@ def main(work: Path, out: Path) -> None:
         "latency_ms": r["supportbot"]["latency_ms"],
         "echo_latency_ms": r["echo"]["latency_ms"],
         "echo_ratelimited_latency_ms": r["echo_ratelimited"]["latency_ms"],
+        "single_user_latency_ms": r["supportbot_1user"]["latency_ms"],
+        "echo_single_user_latency_ms": r["echo_1user"]["latency_ms"],
         "users": USERS,
         "messages_per_user": MESSAGES,
         "runs": r,

@@ -26,7 +26,6 @@ WARMUP, TIMED, HANDLED = 50, 1000, 300
 
 
 def main(work: Path, out: Path) -> None:
-    baseline_rss = rss_mb()
     var = work / "serving-var"
     shutil.rmtree(var, ignore_errors=True)
     shutil.copytree(work / "var", var)
@@ -62,7 +61,6 @@ def main(work: Path, out: Path) -> None:
         "rss_mb": loaded_rss,  # runtime open, model loaded, warmed up
         "rss_after_mb": rss_mb(),
         "peak_rss_mb": peak_rss_mb(),
-        "interpreter_rss_mb": baseline_rss,  # python + bench/common before the bot was imported
         "open_runtime_s": open_s,
         "tensorflow_imported": "tensorflow" in sys.modules,
         "latency_ms": percentiles(latencies),

@@ -356,9 +356,20 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _setup_logging() -> None:
+    """INFO to stderr, with secrets masked on the handler and httpx's per-request URL lines off."""
+    from bot.masking import MaskSecrets, secret_parts
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request, the token in its URL
+    mask = MaskSecrets(secret_parts(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET")))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(mask)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _setup_logging()
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](args, config)

@@ -102,6 +102,27 @@ class Engine:
             self.pending.hold(lambda: self.conversations.add_reply(stored, reply.text, prediction), exc)
         return reply
 
+    def unanswered(self, external_key: str) -> Reply | None:
+        """The reply to a redelivered update whose stored answer never reached the customer.
+
+        A crash after the message was stored but before the channel confirmed sending the answer
+        leaves it undelivered; Telegram then delivers the update again and this answers it (the
+        stored answer, buttons included, if there is one) instead of dropping it as a duplicate.
+        """
+        found = self.conversations.unanswered(external_key)
+        if found is None:
+            return None
+        stored, text = found
+        if text is None:  # killed between storing the message and storing its answer
+            reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
+            self.conversations.add_reply(stored, reply.text, prediction)
+            return reply
+        prediction = self.conversations.prediction(stored.id)
+        if prediction is None:  # empty message or no model: a plain text answer
+            return Reply(text, stored.id)
+        decision = decide(prediction["topk"], self.config.policy)
+        return dataclasses.replace(self._render(decision, stored.id, stored.language or "en"), text=text)
+
     def _answer(self, text: str, language: str, message_id: int | None) -> tuple[Reply, dict | None]:
         if not tokenize(text):
             return Reply(self.domain.message("empty", language), message_id, action="empty"), None

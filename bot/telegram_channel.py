@@ -35,8 +35,10 @@ from telegram.ext import (
 )
 
 from bot.admin import register_admin
+from bot.delivery import at_least_once_bot
 from bot.engine import DOWN, UP, Incoming, Reply
 from bot.flood import FloodGuard
+from bot.masking import mask_in_logs
 from bot.runtime import Runtime, open_runtime
 from bot.telegram_send import language_of_user, send
 from storage.conversations import Conversations
@@ -134,9 +136,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if notify:
             await send(context, message.chat_id, runtime.domain.message("rate_limited", language_of_user(update)))
         return
-    reply = runtime.engine.handle(incoming)
+    reply = runtime.engine.handle(incoming) or runtime.engine.unanswered(incoming.external_key)
     if reply is not None:
         await send(context, message.chat_id, reply.text, keyboard(reply))
+        if reply.message_id is not None:  # delivered: a redelivery of this update is now a duplicate
+            runtime.engine.conversations.mark_answered(reply.message_id)
     if alert := runtime.engine.pending.take_alert():
         for admin in runtime.config.telegram.admin_ids:
             await send(context, admin, alert)
@@ -231,19 +235,18 @@ async def _post_shutdown(app: Application) -> None:
 
 def build_application(runtime: Runtime, token: str) -> Application:
     """The one place the Telegram application is assembled from config."""
+    mask_in_logs(token)
     t = runtime.config.telegram
-    builder = (
+    defaults = Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone))
+    bot, processor = at_least_once_bot(token, t.api_base_url, defaults, AIORateLimiter(max_retries=3))
+    app = (
         ApplicationBuilder()
-        .token(token)
-        .concurrent_updates(True)
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone)))
+        .bot(bot)
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .build()
     )
-    if t.api_base_url:
-        builder = builder.base_url(t.api_base_url).base_file_url(t.api_base_url.replace("/bot", "/file/bot"))
-    app = builder.build()
     app.bot_data["runtime"] = runtime
     app.bot_data["flood"] = FloodGuard(t.rate_limit_messages, t.rate_limit_seconds)
     messages = filters.UpdateType.MESSAGES  # channel posts are ignored

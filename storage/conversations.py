@@ -91,6 +91,24 @@ class Conversations:
                 }
             ).last_pk
 
+    def mark_answered(self, message_id: int) -> None:
+        """The channel delivered the answer to this incoming message (see `unanswered`)."""
+        self.db.execute("UPDATE messages SET answered_at = ? WHERE id = ? AND answered_at IS NULL", [now(), message_id])
+
+    def unanswered(self, external_key: str) -> tuple[StoredMessage, str | None] | None:
+        """The incoming message stored under this update key if its answer was never delivered.
+
+        Returns the message and the text of its stored answer (None if none was stored yet); None
+        when there is no such message or its answer was delivered.
+        """
+        row = self.db.execute(
+            "SELECT m.id, m.user_id, m.chat_id, m.channel, m.text, m.language, r.text FROM messages m "
+            "LEFT JOIN messages r ON r.reply_to = m.id AND r.direction = 'out' "
+            "WHERE m.external_key = ? AND m.direction = 'in' AND m.answered_at IS NULL ORDER BY r.id LIMIT 1",
+            [external_key],
+        ).fetchone()
+        return (StoredMessage(*row[:6]), row[6]) if row else None
+
     def message(self, message_id: int) -> StoredMessage | None:
         row = self.db.execute(
             "SELECT id, user_id, chat_id, channel, text, language FROM messages WHERE id = ? AND direction = 'in'",

@@ -170,6 +170,14 @@ def m003_review_and_audit(db: Database) -> None:
     db["audit"].create_index(["created_at"])
 
 
+@migrations()
+def m004_answered_at(db: Database) -> None:
+    # For incoming messages: when the channel confirmed it delivered the bot's answer (Telegram accepted
+    # sendMessage). NULL while unconfirmed: a redelivered update whose stored answer never went out is
+    # answered then, not dropped as a duplicate.
+    db["messages"].add_column("answered_at", str)
+
+
 def _damage(conn: sqlite3.Connection) -> list[str]:
     """`PRAGMA quick_check` findings (empty when healthy); read-only, so a bad file stays as it was."""
     try:

@@ -61,7 +61,7 @@ def test_any_input_gives_a_proper_top_k(classifier, text):
     assert all(math.isfinite(p) and 0 <= p <= 1 for p in probs) and probs == sorted(probs, reverse=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # examples: the profile (200, or 10,000 under `make soak`)
 @given(st.text(max_size=500))
 def test_probabilities_are_a_distribution_for_any_string(classifier, text):
     probs = classifier.probabilities(text)

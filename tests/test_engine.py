@@ -161,7 +161,7 @@ def test_without_any_model_messages_are_stored_and_handed_over(config):
         runtime.close()
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # examples: the profile (conftest.py)
 @given(text=st.text(max_size=400))
 def test_any_string_gets_a_reply_and_is_stored(runtime, text):
     before = runtime.db["messages"].count

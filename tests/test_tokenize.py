@@ -78,6 +78,12 @@ def test_text_without_tokens_still_encodes_to_something():
     assert ids[0] == OOV and grams[0] != PAD
 
 
+def test_text_spelling_the_padding_marker_is_unknown_not_padding():
+    """Found by `make soak` (10,000 examples): "<PAD>" encoded as all padding and the model gave NaN."""
+    ids, _ = encoder(["where is my parcel"]).encode("<PAD> <pad>")
+    assert ids[:2] == [OOV, OOV] and PAD not in ids[:2]
+
+
 def test_vocabulary_cap_keeps_most_frequent():
     assert encoder(["a a a b b c"], max_size=4).tokens == ["<pad>", "<oov>", "a", "b"]
 

@@ -87,7 +87,9 @@ class Encoder:
     def encode(self, text: str) -> tuple[list[int], list[int]]:
         """(token ids, n-gram ids): unknown tokens -> OOV, truncated, padded with PAD at the end."""
         tokens = tokenize(text)
-        ids = [self._ids.get(tok, OOV) for tok in tokens[: self.max_len]] or [OOV]  # never all padding
+        # Never all padding: a text with no tokens, or one spelling the marker ("<PAD>"), is unknown
+        # words; an all-padding sequence makes the masked LSTM return NaN.
+        ids = [self._ids.get(tok, OOV) or OOV for tok in tokens[: self.max_len]] or [OOV]
         grams = [zlib.crc32(g.encode()) % (self.ngram_buckets - 1) + 1 for g in ngrams(tokens)[: self.max_ngrams]]
         return ids + [PAD] * (self.max_len - len(ids)), grams + [PAD] * (self.max_ngrams - len(grams))
 

@@ -1,0 +1,148 @@
+"""`make bench`: every benchmark, one process at a time, then bench/results.json and BENCHMARKS.md.
+
+    .venv/bin/python bench/run.py [--keep]
+
+Each phase is its own Python process (bench/*.py), so no phase measures memory or speed with
+another's libraries loaded (the serving phase must not even have TensorFlow imported), and the
+machine runs one heavy process at a time. The working directory (starter model, databases) is
+a temporary directory, removed at the end unless --keep. Phase logs go to bench/logs/ (ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from common import BANKING77, ROOT, write_json
+from report import write_report
+
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results.json"
+SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
+SCALING_EPOCHS = 3  # fixed epochs per size: see bench/scaling.py
+BANKING77_COMMAND = ["benchmark", "--train", str(BANKING77 / "train.csv"), "--test", str(BANKING77 / "test.csv"),
+                     "--baselines", "--json"]
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    return {"nproc": os.cpu_count(), "cpu_model": cpu, "mem_gb": round(mem_kb / 1024**2, 1),
+            "os": platform.platform(), "python": platform.python_version()}
+
+
+def git_state() -> dict:
+    """Which code was measured (read-only git queries)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "HEAD") or "unknown", "uncommitted_files": len(status.splitlines())}
+
+
+def versions() -> dict:
+    found = {}
+    for name in ("tensorflow-cpu", "keras", "ai-edge-litert", "numpy", "scikit-learn", "fasttext-wheel",
+                 "python-telegram-bot", "sqlite-utils"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+class Phases:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, argv: list[str], out: Path | None = None) -> dict:
+        """Run one phase process; its JSON comes from `out`, or from its stdout when out is None."""
+        print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+        env.pop("SUPPORTBOT_VAR", None)
+        started = time.perf_counter()
+        with (self.logs / f"{name}.log").open("w") as log:
+            done = subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, text=True,
+                                  stdout=subprocess.PIPE if out is None else log, stderr=log)
+        self.seconds[name] = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed (exit {done.returncode}); see {self.logs / (name + '.log')}")
+        print(f"[{time.strftime('%H:%M:%S')}] {name} done in {self.seconds[name]:.0f} s", flush=True)
+        return json.loads(done.stdout) if out is None else json.loads(out.read_text())
+
+
+def main(keep: bool = False) -> None:
+    started, load_start, code = time.perf_counter(), os.getloadavg(), git_state()
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    logs = BENCH / "logs"
+    logs.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
+    phases = Phases(logs)
+    py = lambda script: str(BENCH / script)  # noqa: E731
+    try:
+        starter = phases.run("starter", [py("starter.py"), str(work), str(work / "starter.json")], work / "starter.json")
+        serving = phases.run("serving", [py("serving.py"), str(work), str(work / "serving.json")], work / "serving.json")
+        keras = phases.run("keras_predict", [py("keras_predict.py"), str(work), starter["model_dir"],
+                                             str(work / "keras.json")], work / "keras.json")
+        e2e = phases.run("e2e", [py("e2e.py"), str(work), str(work / "e2e.json")], work / "e2e.json")
+        banking77 = phases.run("banking77", ["-m", "bot.cli", *BANKING77_COMMAND])
+        scaling = [phases.run(f"scaling_{n}", [py("scaling.py"), str(n), str(work / f"scaling_{n}.json"),
+                                               str(SCALING_EPOCHS)], work / f"scaling_{n}.json")
+                   for n in SCALING_SIZES]
+    finally:
+        if keep:
+            print(f"working directory kept: {work}")
+        else:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
+    ratio = keras["predict_latency_ms"]["p50"] / serving["latency_ms"]["p50"]
+    results = {
+        "banking77": banking77,
+        "serving": {
+            **serving,
+            "predict_latency_ms": {**keras["predict_latency_ms"], "ratio_to_litert_p50": ratio},
+            "keras_call_latency_ms": keras["call_latency_ms"],
+            "keras_rss_mb": keras["rss_mb"],
+            "keras_peak_rss_mb": keras["peak_rss_mb"],
+        },
+        "e2e": {**e2e, "ratio_to_echo": e2e["msgs_per_s"] / e2e["echo_msgs_per_s"],
+                "ratio_to_echo_ratelimited": e2e["msgs_per_s"] / e2e["echo_ratelimited_msgs_per_s"]},
+        "retrain_scaling": scaling,
+        "starter": starter | {"config": "config.toml"},
+        "meta": {
+            "date": date,
+            "command": "make bench",
+            "runs": ".venv/bin/python bench/run.py",
+            "banking77_command": "supportbot " + " ".join(BANKING77_COMMAND),
+            "machine": machine(),
+            "load_average_start": [round(x, 2) for x in load_start],
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "versions": versions(),
+            "git": code,
+            "scaling_epochs": SCALING_EPOCHS,
+            "phase_seconds": {k: round(v, 1) for k, v in phases.seconds.items()},
+            "wall_s": round(time.perf_counter() - started, 1),
+        },
+    }
+    results["starter"].pop("model_dir", None)  # a temporary directory, gone now
+    write_json(RESULTS, results)
+    write_report(results, ROOT / "BENCHMARKS.md", BENCH / "retrain_scaling.png")
+    print(f"wrote {RESULTS.relative_to(ROOT)}, BENCHMARKS.md and bench/retrain_scaling.png "
+          f"in {results['meta']['wall_s'] / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main(keep="--keep" in sys.argv[1:])
