@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The stamp is newer than pyproject.toml once the venv matches it: no reinstall on a second call.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-e2e bench soak model clean
+.PHONY: run test lint test-e2e bench soak model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ model: $(STAMP)
 run: model
 	$(BIN)/supportbot run
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot training storage tests bench
 
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e

@@ -34,15 +34,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from common import config_text, percentiles, write_json
-
-from botapi import BotAPIServer, User
-from harness import running_bot
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from training.config import load_config
 from training.domain import load_domain
+
+from botapi import BotAPIServer, User
+from common import config_text, percentiles, write_json
+from harness import running_bot
 
 USERS, MESSAGES = 50, 10  # per customer, after one warm-up message each
 SINGLE_MESSAGES, SINGLE_PAUSE_S = 60, 0.05  # one customer, pausing between messages

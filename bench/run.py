@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from common import BANKING77, ROOT, write_json
 from report import write_report
+
+from common import BANKING77, ROOT, write_json
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results.json"

@@ -1,4 +1,4 @@
-"""At-least-once polling: an update is confirmed to Telegram only once the bot has handled it.
+"""At-least-once delivery: an update is confirmed to Telegram only once the bot has handled it.
 
 PTB's Updater confirms a batch (the next getUpdates carries offset = last id + 1) as soon as it
 has queued it, before any handler ran. A kill -9 then loses every queued update that was not yet
@@ -9,6 +9,10 @@ makes a redelivery harmless (stored once, answered once).
 Telegram confirms by a watermark (every update below the offset), so an update that finished out
 of order stays unconfirmed until the older ones finish; if Telegram hands it out again in the
 meantime, it is dropped here rather than handled twice.
+
+Webhook mode has the same hole: PTB's webhook answers Telegram's POST with 200 as soon as the
+update is queued. `HandledQueue` makes that answer wait until the update has been handled, so a
+kill -9 leaves the POST unanswered and Telegram delivers the update again.
 """
 
 from __future__ import annotations
@@ -63,6 +67,15 @@ class UpdateLedger:
         self.unfinished.update(u.update_id for u in fresh)
         return fresh
 
+    async def finished_handling(self, update_id: int) -> None:
+        """Wait until `update_id` is no longer being handled; the webhook then forgets it."""
+        self._changed = self._changed or asyncio.Event()
+        while update_id in self.unfinished:
+            self._changed.clear()
+            if update_id in self.unfinished:
+                await self._changed.wait()
+        self.finished.discard(update_id)
+
     def finish(self, update_id: int) -> None:
         if update_id in self.unfinished:
             self.unfinished.discard(update_id)
@@ -86,6 +99,25 @@ class AtLeastOnceBot(ExtBot):
         return self._ledger.take_new(updates, confirm)
 
 
+class HandledQueue(asyncio.Queue):
+    """The update queue for webhook mode: `put` (PTB's webhook awaits it before answering 200)
+    returns once the update has been handled. A retried POST of an update still being handled
+    waits for that handling instead of queueing it twice."""
+
+    def __init__(self, ledger: UpdateLedger) -> None:
+        super().__init__()
+        self._ledger = ledger
+
+    async def put(self, item: object) -> None:
+        if not isinstance(item, Update):  # PTB's own stop signal
+            await super().put(item)
+            return
+        if item.update_id not in self._ledger.unfinished:
+            self._ledger.unfinished.add(item.update_id)
+            await super().put(item)
+        await self._ledger.finished_handling(item.update_id)
+
+
 class LedgerProcessor(SimpleUpdateProcessor):
     """Handles updates concurrently, like PTB's default, and tells the ledger when each is done."""
 
@@ -104,8 +136,9 @@ class LedgerProcessor(SimpleUpdateProcessor):
 
 
 def at_least_once_bot(token: str, base_url: str, defaults: Defaults,
-                      rate_limiter: BaseRateLimiter) -> tuple[AtLeastOnceBot, LedgerProcessor]:
-    """The bot and update processor for ApplicationBuilder().bot(...).concurrent_updates(...).
+                      rate_limiter: BaseRateLimiter) -> tuple[AtLeastOnceBot, LedgerProcessor, HandledQueue]:
+    """The bot, update processor and webhook queue for ApplicationBuilder().bot(...)
+    .concurrent_updates(...) and, in webhook mode, .update_queue(...).
 
     The requests are what ApplicationBuilder would make (256 connections for calls), except that
     getUpdates gets two: a poll cancelled at shutdown may still hold one while PTB's last
@@ -119,4 +152,4 @@ def at_least_once_bot(token: str, base_url: str, defaults: Defaults,
         request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest(connection_pool_size=2),
         **urls,
     )
-    return bot, LedgerProcessor(ledger)
+    return bot, LedgerProcessor(ledger), HandledQueue(ledger)

@@ -42,7 +42,7 @@ from bot.masking import mask_in_logs
 from bot.runtime import Runtime, open_runtime
 from bot.telegram_send import language_of_user, send
 from storage.conversations import Conversations
-from training.config import Config
+from training.config import Config, TelegramSettings
 from training.domain import OUT_OF_SCOPE
 
 log = logging.getLogger(__name__)
@@ -238,9 +238,10 @@ def build_application(runtime: Runtime, token: str) -> Application:
     mask_in_logs(token)
     t = runtime.config.telegram
     defaults = Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone))
-    bot, processor = at_least_once_bot(token, t.api_base_url, defaults, AIORateLimiter(max_retries=3))
+    bot, processor, webhook_queue = at_least_once_bot(token, t.api_base_url, defaults, AIORateLimiter(max_retries=3))
+    builder = ApplicationBuilder().update_queue(webhook_queue) if t.mode == "webhook" else ApplicationBuilder()
     app = (
-        ApplicationBuilder()
+        builder
         .bot(bot)
         .concurrent_updates(processor)
         .post_init(_post_init)
@@ -263,21 +264,19 @@ def build_application(runtime: Runtime, token: str) -> Application:
     return app
 
 
+def webhook_options(t: TelegramSettings) -> dict:
+    """run_webhook's arguments from config; the secret Telegram must send only from the environment."""
+    return {"listen": t.webhook_listen, "port": t.webhook_port, "url_path": t.webhook_path,
+            "webhook_url": t.webhook_url, "secret_token": os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+            "allowed_updates": Update.ALL_TYPES}
+
+
 def run_telegram(config: Config) -> int:
     """Run until SIGINT/SIGTERM: PTB stops fetching, finishes updates in flight, then closes."""
-    token = os.environ["TELEGRAM_BOT_TOKEN"]
     runtime = open_runtime(config)
-    app = build_application(runtime, token)
-    t = config.telegram
-    if t.mode == "webhook":
-        app.run_webhook(
-            listen=t.webhook_listen,
-            port=t.webhook_port,
-            url_path=t.webhook_path,
-            webhook_url=t.webhook_url,
-            secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
-            allowed_updates=Update.ALL_TYPES,
-        )
+    app = build_application(runtime, os.environ["TELEGRAM_BOT_TOKEN"])
+    if config.telegram.mode == "webhook":
+        app.run_webhook(**webhook_options(config.telegram))
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

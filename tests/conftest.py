@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,17 @@ patience = 3
 """
 
 
-def write_config(directory: Path, extra: str = "", data_dir: Path = DATA) -> Path:
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for a webhook)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(directory: Path, extra: str = "", data_dir: Path = DATA, model: str = TEST_MODEL) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
-    path.write_text(f'[paths]\nvar_dir = "{directory / "var"}"\ndata_dir = "{data_dir}"\n{TEST_MODEL}\n{extra}')
+    path.write_text(f'[paths]\nvar_dir = "{directory / "var"}"\ndata_dir = "{data_dir}"\n{model}\n{extra}')
     return path
 
 
@@ -67,6 +75,18 @@ def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     registry.promote(release.version)
     registry.db.close()
     return config.var_dir
+
+
+def promote_copy(registry) -> str:
+    """Make a second live version (a copy of the live one), as a retrain would; returns its version."""
+    live = registry.live()
+    copy = registry.new_version()
+    with registry.writing(copy) as scratch:
+        for item in Path(live["path"]).iterdir():
+            shutil.copy(item, scratch / item.name)
+    registry.register(copy, live["metrics"])
+    registry.promote(copy)
+    return copy
 
 
 @pytest.fixture

@@ -6,22 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from botapi import BotAPIServer, User
 from telegram import Update
 from telegram.ext import Application
 
 from bot.runtime import Runtime, open_runtime
-from bot.telegram_channel import build_application
+from bot.telegram_channel import build_application, webhook_options
 from training.config import Config, load_config
+
+from botapi import BotAPIServer, User
 
 ADMIN_ID = 4242
 
 
-def configure(config: Config, server: BotAPIServer, extra: str = "") -> Config:
-    """The test's config pointed at the local server, with fast progress and an admin."""
+def configure(config: Config, server: BotAPIServer, extra: str = "", telegram: str = "") -> Config:
+    """The test's config pointed at the local server, with fast progress and an admin;
+    `telegram` adds keys to the [telegram] table, `extra` adds tables."""
     telegram = (
         f'\n[telegram]\napi_base_url = "{server.base_url}"\nadmin_ids = [{ADMIN_ID}]\n'
-        "progress_seconds = 0.2\nmodel_check_seconds = 0.5\nsend_retries = 5\n"
+        f"progress_seconds = 0.2\nmodel_check_seconds = 0.5\nsend_retries = 5\n{telegram}\n"
     )
     config.source.write_text(config.source.read_text() + telegram + extra)
     return load_config(config.source)
@@ -36,15 +38,15 @@ class RunningBot:
 
 
 @asynccontextmanager
-async def running_bot(config: Config, server: BotAPIServer, webhook: dict | None = None) -> AsyncIterator[RunningBot]:
+async def running_bot(config: Config, server: BotAPIServer) -> AsyncIterator[RunningBot]:
     """What run_polling/run_webhook do, minus signal handling: initialise, post_init, start, stop."""
     admin = server.create_user("Admin", user_id=ADMIN_ID, started=True)
     runtime = open_runtime(config)
     app = build_application(runtime, server.token)
     await app.initialize()
     await app.post_init(app)
-    if webhook:
-        await app.updater.start_webhook(**webhook, allowed_updates=Update.ALL_TYPES)
+    if config.telegram.mode == "webhook":
+        await app.updater.start_webhook(**webhook_options(config.telegram))
     else:
         await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
     await app.start()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-from botapi import BotAPIServer
 
-from harness import ADMIN_ID, configure, running_bot
 from storage.runs import Runs
+
+from botapi import BotAPIServer
+from conftest import promote_copy
+from harness import ADMIN_ID, configure, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +35,7 @@ async def test_non_admins_and_admins_outside_private_chats_are_refused_and_audit
         [in_group] = await server.wait_for_messages(group, 1)
         assert in_group["text"] == bot.runtime.domain.message("admin_only", "en")
         assert Runs(bot.runtime.db).recent() == []
-        assert ("telegram:%d" % eve.id, "retrain", 0) in audit(bot.runtime)
+        assert (f"telegram:{eve.id}", "retrain", 0) in audit(bot.runtime)
         assert (f"telegram:{ADMIN_ID}", "retrain", 0) in audit(bot.runtime)
         assert all(allowed == 0 for _, _, allowed in audit(bot.runtime))
 
@@ -45,12 +44,7 @@ async def test_status_and_rollback_swap_the_model_in_the_running_bot(trained_con
     async with running_bot(configure(trained_config, server), server) as bot:
         registry = bot.runtime.registry
         first = registry.live()
-        copy = registry.new_version()
-        with registry.writing(copy) as scratch:
-            for item in Path(first["path"]).iterdir():
-                shutil.copy(item, scratch / item.name)
-        registry.register(copy, first["metrics"])
-        registry.promote(copy)
+        copy = promote_copy(registry)
         admin = bot.admin
         await server.wait_for(lambda: bot.runtime.model.current.version == copy, timeout=5)
         server.send_text(admin, "/status")

@@ -1,7 +1,8 @@
 """The clean stage: every rule on concrete English and Chinese rows, its counts, and properties on any input."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from training.clean import ORDER, REMOVALS, RULES, CleanResult, Labelled, clean, normalise, redact_orders, strip_noise
 from training.config import CleanSettings, ConfigError, load_config

@@ -9,7 +9,9 @@ import pytest
 
 from storage.db import open_db
 
-TINY = "max_epochs = 2\nembedding_dim = 16\nlstm_units = 8\nngram_dim = 16\n"
+from conftest import write_config
+
+TINY = "[model]\nmax_epochs = 2\nembedding_dim = 16\nlstm_units = 8\nngram_dim = 16\n"
 
 
 def cli(config, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -75,8 +77,9 @@ def test_a_broken_config_gets_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_retrain_json_and_cross_validation(trained_config):
-    trained_config.source.write_text(trained_config.source.read_text().replace("[model]\n", "[model]\n" + TINY, 1))
+    write_config(trained_config.source.parent, model=TINY)
     done = cli(trained_config, "retrain", "--json")
+    assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert {"run_id", "status", "candidate", "live", "counts", "report"} <= set(result)
     assert result["status"] in ("promoted", "rejected")

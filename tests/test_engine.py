@@ -4,7 +4,8 @@ import dataclasses
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.engine import DOWN, HUMAN, UP, Engine, Incoming
 from bot.runtime import open_runtime

@@ -35,7 +35,7 @@ def top_intent(runtime, text: str) -> str:
 
 def label_via_conversation(runtime, texts, intent, user="u1"):
     """A customer asks, picks the suggestion: the real path a label takes."""
-    for i, text in enumerate(texts):
+    for text in texts:
         stored = runtime.engine.record(Incoming("console", user, "c", text))
         runtime.engine.conversations.add_reply(
             stored, "…", {"model_version": "x", "intent": intent, "confidence": 0.4,
@@ -47,7 +47,7 @@ def label_via_conversation(runtime, texts, intent, user="u1"):
 def test_labels_from_conversations_teach_the_model_a_new_phrasing(trained_config):
     config = loosen(trained_config, "\n[promotion]\ntolerance = 0.05\nrecall_floor = 0.3\n")
     runtime = open_runtime(config)
-    assert top_intent(runtime, "zorblax whereabouts now") is not None
+    assert top_intent(runtime, "zorblax now") != "order_status"
     label_via_conversation(runtime, NOVEL, "order_status")
     run_id = Runs(runtime.db).start("cli", "test")
     run = execute(config, runtime.db, run_id)
@@ -56,7 +56,7 @@ def test_labels_from_conversations_teach_the_model_a_new_phrasing(trained_config
     assert run["counts"]["collect"]["suggestion"] == len(NOVEL)
     assert run["counts"]["train"]["from_conversations"] == len(NOVEL)
     assert runtime.model.refresh() is True
-    assert top_intent(runtime, "zorblax whereabouts now") == "order_status"
+    assert top_intent(runtime, "zorblax now") == "order_status"
     report = os.path.join(run["report_path"], "report.md")
     assert os.path.exists(report) and os.path.exists(os.path.join(run["report_path"], "confusion.png"))
     runtime.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,8 @@ from storage.db import DatabaseRefused, backup, now, open_db
 from storage.registry import ModelRegistry
 from training.collect import collect
 from training.config import ConfigError, LearningSettings, load_config
+
+from conftest import promote_copy
 
 OLD = (datetime.now(UTC) - timedelta(days=400)).isoformat(timespec="milliseconds")
 OPERATOR = f"cli:{getpass.getuser()}"
@@ -312,12 +313,7 @@ def test_cli_purge_uses_the_privacy_settings_and_days(config_path, capsys):
 def test_cli_rollback_and_import_are_audited_with_who_and_when(trained_config, tmp_path, capsys):
     registry = ModelRegistry(open_db(trained_config.db_path), trained_config.models_dir)
     first = registry.live()
-    copy = registry.new_version()
-    with registry.writing(copy) as scratch:
-        for item in Path(first["path"]).iterdir():
-            shutil.copy(item, scratch / item.name)
-    registry.register(copy, first["metrics"])
-    registry.promote(copy)
+    promote_copy(registry)
     csv = tmp_path / "more.csv"
     csv.write_text("text,label\nwhere is my parcel,order_status\nhi,greet\n", encoding="utf-8")
     start = datetime.now(UTC)

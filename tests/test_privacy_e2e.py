@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from botapi import BotAPIServer
 
-from harness import configure, running_bot
 from storage.conversations import Conversations
+
+from botapi import BotAPIServer
+from harness import configure, running_bot
 
 pytestmark = pytest.mark.e2e
 

@@ -24,14 +24,16 @@ from pathlib import Path
 
 import psutil
 import pytest
-from botapi import BotAPIServer
-from harness import configure, running_bot
 
 from training.config import Config
 
+from botapi import BotAPIServer
+from conftest import free_port
+from harness import configure, running_bot
+
 ROOT = Path(__file__).resolve().parent.parent
 SOAK_JSON = ROOT / "bench" / "soak.json"
-NO_FLOOD = "rate_limit_messages = 1000000\nrate_limit_seconds = 1.0\n"  # continues [telegram]: measure delivery
+NO_FLOOD = "rate_limit_messages = 1000000\nrate_limit_seconds = 1.0\n"  # [telegram] keys: measure delivery
 TOKEN = "987654321:AAsoakSECRETtokenNEVERtoBEseen_x9"
 
 
@@ -155,7 +157,7 @@ async def run_soak(config: Config, server: BotAPIServer, users: int, messages: i
     texts = customer_texts(config)
     tally = Tally()
     started = time.monotonic()
-    async with running_bot(configure(config, server, NO_FLOOD), server) as bot:
+    async with running_bot(configure(config, server, telegram=NO_FLOOD), server) as bot:
         customers = [server.create_user(f"C{i}", language_code=rng.choice(["en", "zh-hans"])) for i in range(users)]
         for start in range(0, messages, sample_every):
             n = min(sample_every, messages - start)
@@ -248,15 +250,29 @@ class BotProcess:
         self.process: subprocess.Popen | None = None
 
     async def start(self, server: BotAPIServer) -> None:
-        """Spawn and wait until it long-polls (its bootstrap is done)."""
+        """Spawn and wait until it long-polls or its webhook listens (its bootstrap is done)."""
         polls = server.state.poll_generation
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the bot runs on its own
                 [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config.source)],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
-        await server.wait_for(lambda: server.state.poll_generation > polls or self.process.poll() is not None, 90)
+        if self.config.telegram.mode == "webhook":
+            await self._wait_listening(self.config.telegram.webhook_port, 90)
+        else:
+            await server.wait_for(lambda: server.state.poll_generation > polls or self.process.poll() is not None, 90)
         assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+
+    async def _wait_listening(self, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            return
 
     async def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -315,15 +331,17 @@ async def burst(server: BotAPIServer, customers: list, texts: list[str], per_use
 
 
 async def kill_bot_mid_burst(config: Config, server: BotAPIServer, tmp_path: Path, iterations: int,
-                             per_user: int = 3) -> dict:
-    """Each iteration: a burst from 20 customers, kill -9 after a random number of answers, restart."""
+                             per_user: int = 3, telegram: str = "") -> dict:
+    """Each iteration: a burst from 20 customers, kill -9 after a random number of answers, restart.
+
+    `telegram` adds [telegram] keys (webhook mode)."""
     from harness import ADMIN_ID
 
     rng = random.Random(9)
     server.create_user("Admin", user_id=ADMIN_ID, started=True)
     customers = [server.create_user(f"K{i}") for i in range(20)]
     texts = customer_texts(config)
-    bot = BotProcess(configure(config, server, NO_FLOOD), server.token, tmp_path / "bot.log")
+    bot = BotProcess(configure(config, server, telegram=NO_FLOOD + telegram), server.token, tmp_path / "bot.log")
     keys, per_chat, kills = set(), Counter(), []
     try:
         await bot.start(server)
@@ -340,6 +358,7 @@ async def kill_bot_mid_burst(config: Config, server: BotAPIServer, tmp_path: Pat
         "answered_twice": sum(max(0, sent[c] - n) for c, n in per_chat.items()),
         "never_answered_on_telegram": sum(max(0, n - sent[c]) for c, n in per_chat.items()),
         "accepted_but_unrecorded_at_kill": sum(k["accepted_but_unrecorded"] for k in kills),
+        "webhook_updates_given_up": len(server.dropped_webhook_updates),
         "kills": kills,
     }
 
@@ -363,7 +382,8 @@ async def kill_once(bot: BotProcess, server: BotAPIServer, config: Config, custo
 
 def assert_crash_safe(figures: dict) -> None:
     """Nothing lost, stored twice, left unanswered or corrupted; a second answer only where unavoidable."""
-    for key in ("lost", "duplicated", "unanswered", "corrupted", "never_answered_on_telegram"):
+    for key in ("lost", "duplicated", "unanswered", "corrupted", "never_answered_on_telegram",
+                "webhook_updates_given_up"):
         assert figures[key] == 0, (key, figures)
     assert figures["answered_twice"] <= figures["accepted_but_unrecorded_at_kill"], figures
 
@@ -371,6 +391,17 @@ def assert_crash_safe(figures: dict) -> None:
 @pytest.mark.e2e
 async def test_kill_9_of_the_bot_mid_burst_loses_nothing_and_answers_everyone(trained_config, server, tmp_path):
     figures = await kill_bot_mid_burst(trained_config, server, tmp_path, iterations=2)
+    assert_crash_safe(figures)
+
+
+@pytest.mark.e2e
+async def test_kill_9_in_webhook_mode_loses_nothing_and_answers_everyone(trained_config, tmp_path, monkeypatch):
+    """Telegram keeps retrying a POST that was not answered 200, as long as the bot is down."""
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "soak-webhook-secret")
+    port = free_port()
+    keys = f'mode = "webhook"\nwebhook_port = {port}\nwebhook_url = "http://127.0.0.1:{port}/telegram"\n'
+    async with BotAPIServer(token=TOKEN, webhook_retry_delays=(0.2,) * 600) as server:
+        figures = await kill_bot_mid_burst(trained_config, server, tmp_path, iterations=2, telegram=keys)
     assert_crash_safe(figures)
 
 

@@ -4,8 +4,9 @@ import pytest
 
 from bot.engine import Incoming
 from bot.runtime import open_runtime
-from harness import configure, running_bot
+
 from botapi import BotAPIServer
+from harness import configure, running_bot
 
 
 @pytest.fixture

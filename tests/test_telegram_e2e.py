@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 import pytest
-from botapi import BotAPIServer
 
 from bot.telegram_channel import decode_choice, encode_choice
 from bot.telegram_send import split_text
+
+from botapi import BotAPIServer
+from conftest import free_port
 from harness import configure, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -116,8 +117,8 @@ async def test_non_text_gets_the_text_only_reply_in_the_users_language(trained_c
 
 
 async def test_a_flood_gets_one_notice_and_every_message_is_stored(trained_config, server):
-    flood = "rate_limit_messages = 3\nrate_limit_seconds = 60.0\n"  # continues the [telegram] table
-    async with running_bot(configure(trained_config, server, flood), server) as bot:
+    flood = "rate_limit_messages = 3\nrate_limit_seconds = 60.0\n"
+    async with running_bot(configure(trained_config, server, telegram=flood), server) as bot:
         ann = server.create_user("Ann")
         for i in range(10):
             server.send_text(ann, f"where is my order number {i}")
@@ -144,29 +145,52 @@ async def test_429_and_5xx_are_retried_and_no_reply_is_lost(trained_config, serv
         assert len(stored_in(bot.runtime)) == 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def test_webhook_mode_delivers_with_the_secret_and_refuses_a_wrong_one(trained_config, server):
+def webhook_config(config, server, monkeypatch) -> tuple:
+    """Webhook mode on a free local port; the secret from the environment, as in production."""
     port = free_port()
-    webhook = {"listen": "127.0.0.1", "port": port, "url_path": "hook", "secret_token": "s3cret-token",
-               "webhook_url": f"http://127.0.0.1:{port}/hook"}
-    async with running_bot(configure(trained_config, server), server, webhook=webhook) as bot:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret-token")
+    url = f"http://127.0.0.1:{port}/hook"
+    keys = f'mode = "webhook"\nwebhook_port = {port}\nwebhook_path = "hook"\nwebhook_url = "{url}"\n'
+    return configure(config, server, telegram=keys), url
+
+
+def private_update(update_id: int, user_id: int, text: str) -> dict:
+    sender = {"id": user_id, "is_bot": False, "first_name": "X"}
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0, "from": sender,
+                                                "chat": {"id": user_id, "type": "private"}, "text": text}}
+
+
+async def test_webhook_mode_delivers_with_the_secret_and_refuses_a_wrong_one(trained_config, server, monkeypatch):
+    config, url = webhook_config(trained_config, server, monkeypatch)
+    async with running_bot(config, server) as bot:
         ann = server.create_user("Ann")
         server.send_text(ann, "do you ship express")
         [reply] = await server.wait_for_messages(ann, 1, timeout=10)
         assert reply["text"]
-        assert server.webhook_deliveries[0].status == 200  # PTB checked the secret Telegram sent
-        update = {"update_id": 999, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
-                                               "from": {"id": 1, "is_bot": False, "first_name": "X"}, "text": "hi"}}
+        [delivery] = await server.wait_for(lambda: server.webhook_deliveries)
+        assert delivery.status == 200  # PTB checked the secret Telegram sent
         async with aiohttp.ClientSession() as http:
-            async with http.post(webhook["webhook_url"], json=update,
+            async with http.post(url, json=private_update(999, 1, "hi"),
                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
                 assert resp.status == 403
         assert stored_in(bot.runtime) == ["do you ship express"]
+
+
+async def test_webhook_answers_telegram_only_after_the_update_is_handled(trained_config, server, monkeypatch):
+    """A 200 tells Telegram never to send the update again: by then it must be stored and answered."""
+    config, url = webhook_config(trained_config, server, monkeypatch)
+    async with running_bot(config, server) as bot:
+        ann = server.create_user("Ann", started=True)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        async with aiohttp.ClientSession() as http:
+            for update_id, text in ((7001, "where is my order"), (7002, "我想退货")):
+                async with http.post(url, json=private_update(update_id, ann.id, text), headers=headers) as resp:
+                    assert resp.status == 200
+                    answered = bot.runtime.db.execute(
+                        "SELECT answered_at FROM messages WHERE external_key = ?", [f"telegram:{update_id}"]
+                    ).fetchone()
+                    assert answered is not None and answered[0] is not None
+        assert len(server.sent_messages(ann)) == 2
 
 
 async def test_start_and_help_in_both_languages(trained_config, server):
@@ -253,7 +277,7 @@ async def test_a_handler_failure_is_logged_with_the_update_id_and_the_customer_t
 
 
 async def test_edited_messages_can_be_ignored_by_config(trained_config, server):
-    async with running_bot(configure(trained_config, server, 'edited_messages = "ignore"\n'), server) as bot:
+    async with running_bot(configure(trained_config, server, telegram='edited_messages = "ignore"\n'), server) as bot:
         ann = server.create_user("Ann")
         update = server.send_text(ann, "hi")
         await server.wait_for_messages(ann, 1)

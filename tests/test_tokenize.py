@@ -1,4 +1,5 @@
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from training.tokenize import NUMBER, OOV, PAD, Encoder, language_of, ngrams, tokenize
 

@@ -23,6 +23,7 @@ class ModelSettings:
     dropout: float = 0.3
     label_smoothing: float = 0.05
     learning_rate: float = 0.002
+    lr_schedule: str = "constant"
     batch_size: int = 32
     max_epochs: int = 40
     patience: int = 4

@@ -11,14 +11,22 @@ from keras import layers
 from training.config import ModelSettings
 
 
-def build_model(vocab_size: int, n_labels: int, s: ModelSettings) -> tuple[keras.Model, keras.Model]:
+def learning_rate(s: ModelSettings, steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Cosine decay lets a high starting rate train the slow n-gram bag fast, then settles the BiLSTM."""
+    if s.lr_schedule == "constant":
+        return s.learning_rate
+    return keras.optimizers.schedules.CosineDecay(s.learning_rate, decay_steps=steps, alpha=0.05)
+
+
+def build_model(vocab_size: int, n_labels: int, s: ModelSettings, steps: int) -> tuple[keras.Model, keras.Model]:
     """(model to train, model to serve): two classifiers of one message, averaged.
 
     The BiLSTM reads the token sequence (mean and max pooling over its states see the whole
     message, not just its end); the bag of hashed n-grams (fastText-style) catches typos and
     sub-words the vocabulary has never seen. Each has its own softmax and its own loss, so the
     slower-learning bag is trained fully even when the BiLSTM starts to overfit; the answer is
-    the average of the two, which beats either alone.
+    the average of the two, which beats either alone. `steps` (batches in the whole fit) sets the
+    length of the learning-rate schedule.
     """
     ids = keras.Input(shape=(s.max_len,), dtype="int32", name="token_ids")
     grams = keras.Input(shape=(s.max_ngrams,), dtype="int32", name="ngram_ids")
@@ -34,7 +42,7 @@ def build_model(vocab_size: int, n_labels: int, s: ModelSettings) -> tuple[keras
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing)
     training = keras.Model([ids, grams], {"intent": intent, "lstm": sequence, "ngrams": bag}, name="intent_training")
     training.compile(
-        optimizer=keras.optimizers.Adam(s.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate(s, steps)),
         loss={"intent": loss, "lstm": loss, "ngrams": loss},
         loss_weights={"intent": 1.0, "lstm": 0.5, "ngrams": 0.5},
         metrics={"intent": ["accuracy"]},

@@ -87,7 +87,8 @@ def train(
     ids, grams = encode_all(encoder, [e.text for e in examples])
     y = np.array([index[e.intent] for e in examples])
     ids_train, ids_val, grams_train, grams_val, y_train, y_val = _split(ids, grams, y, s)
-    model, serving = build_model(len(encoder), len(labels), s)
+    steps = -(-len(y_train) // s.batch_size) * s.max_epochs
+    model, serving = build_model(len(encoder), len(labels), s, steps)
     fit = model.fit(
         (ids_train, grams_train),
         _targets(y_train, len(labels)),
