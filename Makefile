@@ -43,7 +43,7 @@ bench: $(BENCH_STAMP)
 # every hypothesis property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md.
 # No pytest log capture: it keeps every record (and the frames of its exception), which the memory
 # samples would count as the bot's growth.
-SOAK_MESSAGES ?= 10000
+SOAK_MESSAGES ?= 20000
 SOAK_USERS ?= 200
 SOAK_KILLS ?= 10
 soak: $(STAMP)

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+from common import config_text, percentiles, write_json
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -41,7 +42,6 @@ from training.config import load_config
 from training.domain import load_domain
 
 from botapi import BotAPIServer, User
-from common import config_text, percentiles, write_json
 from harness import running_bot
 
 USERS, MESSAGES = 50, 10  # per customer, after one warm-up message each

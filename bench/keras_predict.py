@@ -18,12 +18,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from common import peak_rss_mb, percentiles, rss_mb, write_json  # noqa: E402
 
 from training.config import load_config  # noqa: E402
 from training.domain import load_domain  # noqa: E402
 from training.tokenize import Encoder  # noqa: E402
-
-from common import peak_rss_mb, percentiles, rss_mb, write_json  # noqa: E402
 
 WARMUP, TIMED, CALLS = 20, 300, 100  # the eager call is slower still: fewer samples
 

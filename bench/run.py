@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from report import write_report
-
 from common import BANKING77, ROOT, write_json
+from report import write_report
 
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results.json"

@@ -26,11 +26,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from common import BANKING77, ROOT, write_json  # noqa: E402
+
 from training.benchmark import read_labelled_csv  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.domain import Example  # noqa: E402
-
-from common import BANKING77, ROOT, write_json  # noqa: E402
 
 
 def perturb(text: str, rng: random.Random) -> str:

@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from common import peak_rss_mb, percentiles, rss_mb, write_json
+
 from bot.engine import Incoming
 from bot.runtime import open_runtime
 from training.config import load_config
-
-from common import peak_rss_mb, percentiles, rss_mb, write_json
 
 WARMUP, TIMED, HANDLED = 50, 1000, 300
 

@@ -12,13 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+from common import config_text, write_json
+
 from storage.db import open_db
 from storage.registry import ModelRegistry
 from training.config import load_config
 from training.domain import load_domain
 from training.release import train_release
-
-from common import config_text, write_json
 
 
 def main(work: Path, out: Path) -> None:

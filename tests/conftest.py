@@ -24,8 +24,8 @@ TEST_MODEL = """
 [model]
 embedding_dim = 64
 lstm_units = 48
-max_epochs = 25
-patience = 3
+max_epochs = 10
+patience = 10
 """
 
 

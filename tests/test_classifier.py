@@ -89,3 +89,14 @@ def test_a_directory_with_missing_or_broken_files_is_refused(tmp_path, live_dir)
     (tmp_path / "model.tflite").write_bytes(b"\x00" * 100)
     with pytest.raises(ModelLoadError):
         Classifier(tmp_path)
+
+
+def test_the_cosine_schedule_starts_at_the_peak_and_decays_to_five_percent():
+    from training.config import ModelSettings
+    from training.model import learning_rate
+
+    schedule = learning_rate(ModelSettings(learning_rate=0.02, lr_schedule="cosine"), steps=100)
+    assert float(schedule(0)) == pytest.approx(0.02)
+    assert float(schedule(50)) == pytest.approx(0.02 * (0.05 + 0.95 * 0.5), rel=1e-3)
+    assert float(schedule(100)) == pytest.approx(0.001)
+    assert learning_rate(ModelSettings(learning_rate=0.003, lr_schedule="constant"), steps=100) == 0.003

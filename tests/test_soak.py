@@ -50,7 +50,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-SECTIONS = ("soak", "kill_bot", "kill_training", "kill_promote")
+SECTIONS = ("soak", "kill_bot", "kill_bot_webhook", "kill_training", "kill_promote")
 
 
 def record(section: str, figures: dict) -> None:
@@ -394,14 +394,26 @@ async def test_kill_9_of_the_bot_mid_burst_loses_nothing_and_answers_everyone(tr
     assert_crash_safe(figures)
 
 
-@pytest.mark.e2e
-async def test_kill_9_in_webhook_mode_loses_nothing_and_answers_everyone(trained_config, tmp_path, monkeypatch):
-    """Telegram keeps retrying a POST that was not answered 200, as long as the bot is down."""
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "soak-webhook-secret")
+async def kill_webhook_bot_mid_burst(config: Config, tmp_path: Path, iterations: int, per_user: int = 3) -> dict:
+    """The same in webhook mode: Telegram retries a POST not answered 200 while the bot is down."""
     port = free_port()
     keys = f'mode = "webhook"\nwebhook_port = {port}\nwebhook_url = "http://127.0.0.1:{port}/telegram"\n'
     async with BotAPIServer(token=TOKEN, webhook_retry_delays=(0.2,) * 600) as server:
-        figures = await kill_bot_mid_burst(trained_config, server, tmp_path, iterations=2, telegram=keys)
+        return await kill_bot_mid_burst(config, server, tmp_path, iterations, per_user, telegram=keys)
+
+
+@pytest.mark.e2e
+async def test_kill_9_in_webhook_mode_loses_nothing_and_answers_everyone(trained_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "soak-webhook-secret")
+    assert_crash_safe(await kill_webhook_bot_mid_burst(trained_config, tmp_path, iterations=2))
+
+
+@pytest.mark.soak
+async def test_kill_9_in_webhook_mode_repeatedly(trained_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "soak-webhook-secret")
+    figures = await kill_webhook_bot_mid_burst(trained_config, tmp_path, iterations=env_int("SOAK_KILLS", 10),
+                                               per_user=env_int("SOAK_BURST_PER_USER", 20))
+    record("kill_bot_webhook", figures)
     assert_crash_safe(figures)
 
 

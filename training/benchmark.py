@@ -137,18 +137,24 @@ def _train_supportbot(examples: list[Example], s: ModelSettings, out: Path, verb
             "model_mb": _dir_mb(served), "artifact_mb": _dir_mb([p for p in out.iterdir() if p.is_file()])}
 
 
-def _train_tfidf(examples: list[Example], out: Path) -> dict:
-    import joblib
+def tfidf_linearsvc():
+    """The classic baseline: TF-IDF word 1-2-grams + char_wb 2-5-grams, LinearSVC (unfitted)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, make_pipeline
     from sklearn.svm import LinearSVC
 
-    started = time.perf_counter()
     features = FeatureUnion([
         ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
         ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
     ])
-    pipeline = make_pipeline(features, LinearSVC(C=1.0, random_state=0))
+    return make_pipeline(features, LinearSVC(C=1.0, random_state=0))
+
+
+def _train_tfidf(examples: list[Example], out: Path) -> dict:
+    import joblib
+
+    started = time.perf_counter()
+    pipeline = tfidf_linearsvc()
     pipeline.fit([e.text for e in examples], [e.intent for e in examples])
     train_s = time.perf_counter() - started
     path = out / "model.joblib"

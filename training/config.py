@@ -17,18 +17,22 @@ class ModelSettings:
     max_vocab: int = 20000
     embedding_dim: int = 96
     ngram_buckets: int = 40000
-    max_ngrams: int = 160
+    max_ngrams: int = 256
     ngram_dim: int = 64
     lstm_units: int = 96
     dropout: float = 0.3
     label_smoothing: float = 0.05
-    learning_rate: float = 0.002
-    lr_schedule: str = "constant"
-    batch_size: int = 32
-    max_epochs: int = 40
-    patience: int = 4
+    learning_rate: float = 0.02
+    lr_schedule: str = "cosine"  # or "constant"
+    batch_size: int = 64
+    max_epochs: int = 12
+    patience: int = 12
     validation_fraction: float = 0.1
     seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ConfigError(f"[model] lr_schedule must be \"cosine\" or \"constant\", got {self.lr_schedule!r}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""Model selection on BANKING77's validation split: one configuration per call, one JSONL line each.
+
+    .venv/bin/python bench/tune.py NAME '{"learning_rate": 0.01, "lr_schedule": "cosine"}' ["what changed"]
+    .venv/bin/python bench/tune.py tfidf_linearsvc '{}'   # the baseline, on the same split
+
+Trains `training.train.train` (the nightly code) with config.toml's [model] settings plus the
+given overrides on train.csv, and scores the served model on the validation split `train()`
+holds out. test.csv is never read here: choices are made on validation, and only `make bench`
+touches the test set. Appends to bench/experiments.jsonl, which BENCHMARKS.md renders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+from common import BANKING77, ROOT
+
+from training.benchmark import read_labelled_csv, tfidf_linearsvc, validation_indices
+from training.config import ModelSettings, load_config
+from training.domain import Example
+from training.train import encode_all, train
+
+EXPERIMENTS = ROOT / "bench" / "experiments.jsonl"
+
+
+def fit_and_predict(examples: list[Example], val: list[Example], settings: ModelSettings,
+                    baseline: bool) -> tuple[list[str], int]:
+    """(predicted validation labels, epochs): our model learns from all of TRAIN (it carves the
+    same validation split itself); the baseline learns from TRAIN minus that split."""
+    if baseline:
+        held_out = {id(e) for e in val}
+        pipeline = tfidf_linearsvc().fit(*zip(*[(e.text, e.intent) for e in examples if id(e) not in held_out]))
+        return list(pipeline.predict([e.text for e in val])), 0
+    trained = train(examples, settings, verbose=0)
+    probabilities = trained.model.predict(encode_all(trained.encoder, [e.text for e in val]), batch_size=256, verbose=0)
+    return [trained.labels[i] for i in probabilities.argmax(axis=1)], len(trained.history["loss"])
+
+
+def main(name: str, overrides: dict, note: str) -> dict:
+    settings = replace(load_config(ROOT / "config.toml").model, **overrides)
+    examples = read_labelled_csv(BANKING77 / "train.csv")
+    _, val_rows = validation_indices(examples, settings)
+    val = [examples[i] for i in val_rows]
+    started = time.perf_counter()
+    predicted, epochs = fit_and_predict(examples, val, settings, baseline=name == "tfidf_linearsvc")
+    train_s = time.perf_counter() - started
+    record = {
+        "name": name, "note": note, "overrides": overrides,
+        "val_accuracy": round(float(np.mean([p == e.intent for p, e in zip(predicted, val)])), 4),
+        "train_s": round(train_s, 1), "epochs": epochs,
+        "load_average": round(os.getloadavg()[0], 2), "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with EXPERIMENTS.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+    return record
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "")))
