@@ -60,7 +60,8 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
     from training.release import train_release
 
     domain = load_domain(config.data_dir)
-    release = train_release(domain.training_examples(), domain.gold, config.model, registry, verbose=0 if args.quiet else 2)
+    release = train_release(domain.training_examples(), domain.gold, config.model, registry, config.policy.suggest,
+                            verbose=0 if args.quiet else 2)
     print(format_report(release.metrics))
     live = registry.live()
     promote, reasons = verdict(release.metrics, live["metrics"] if live else None, config.promotion)
@@ -78,7 +79,7 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
 def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     """Measure the live model (or --version) on the gold set with the served runtime."""
     from training.classifier import Classifier
-    from training.evaluate import evaluate, format_report
+    from training.evaluate import as_answered, evaluate, format_report
 
     if args.cross_validate:
         return _cross_validate(args, config)
@@ -90,7 +91,7 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     classifier = Classifier(Path(model["path"]))
     n_train = {lang: m["n_train"] for lang, m in model["metrics"].get("per_language", {}).items()}
     domain = load_domain(config.data_dir)
-    metrics = evaluate(lambda t: classifier.predict(t, 1)[0][0], domain.gold, n_train)
+    metrics = evaluate(as_answered(classifier, config.policy.suggest), domain.gold, n_train)
     metrics["version"] = model["version"]
     if args.json:
         print(json.dumps({k: v for k, v in metrics.items() if k != "errors"}, ensure_ascii=False))

@@ -100,3 +100,12 @@ def test_the_cosine_schedule_starts_at_the_peak_and_decays_to_five_percent():
     assert float(schedule(50)) == pytest.approx(0.02 * (0.05 + 0.95 * 0.5), rel=1e-3)
     assert float(schedule(100)) == pytest.approx(0.001)
     assert learning_rate(ModelSettings(learning_rate=0.003, lr_schedule="constant"), steps=100) == 0.003
+
+
+def test_gold_metrics_count_a_policy_fallback_as_out_of_scope(classifier):
+    from training.evaluate import as_answered
+
+    intent, probability = classifier.predict("where is my order", 1)[0]
+    assert intent == "order_status"
+    assert as_answered(classifier, fallback_below=probability)("where is my order") == "order_status"
+    assert as_answered(classifier, fallback_below=probability + 1e-6)("where is my order") == "out_of_scope"

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 from training.domain import LANGUAGES, OUT_OF_SCOPE, Example
 
 Predict = Callable[[str], str]
+
+
+class Ranker(Protocol):
+    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]: ...
+
+
+def as_answered(model: Ranker, fallback_below: float) -> Predict:
+    """What the bot does with a message: its top intent, or out-of-scope where the policy falls back
+    (top probability below [policy] suggest), so the gold metrics measure what customers get."""
+
+    def predict(text: str) -> str:
+        intent, probability = model.predict(text, 1)[0]
+        return OUT_OF_SCOPE if probability < fallback_below else intent
+
+    return predict
 
 
 def _scores(gold: list[str], predicted: list[str]) -> dict:
