@@ -20,6 +20,8 @@ Bots, each against a fresh server, in this order:
 - `echo`: a minimal PTB echo bot (same polling settings and concurrent updates, no rate limiter).
 - `echo_ratelimited`: the same echo bot with the AIORateLimiter the real bot uses, which paces
   sends to Telegram's 30 messages per second: the share of the gap that is the limiter.
+- `supportbot_unlimited`: supportbot with `[telegram] outgoing_rate_limit = false`: what the
+  engine, SQLite and the model can answer, against the unlimited echo bot.
 """
 
 from __future__ import annotations
@@ -142,21 +144,23 @@ async def run(work: Path) -> dict:
     domain = load_domain(load_config(work / "config.toml").data_dir)
     texts = [e.text for e in domain.gold]
 
-    def supportbot(server: BotAPIServer) -> AbstractAsyncContextManager:
+    def supportbot(server: BotAPIServer, limited: bool = True) -> AbstractAsyncContextManager:
         # A fresh copy of the starter var/ per run: a new server numbers its updates from 1 again,
         # and the engine ignores an update id it has stored before (a Telegram redelivery).
         var = work / "e2e-var"
         shutil.rmtree(var, ignore_errors=True)
         shutil.copytree(work / "var", var)
         path = work / "e2e.toml"
-        path.write_text(config_text(var, {"telegram": {"api_base_url": server.base_url,
+        path.write_text(config_text(var, {"telegram": {"api_base_url": server.base_url, "outgoing_rate_limit": limited,
                                                        "rate_limit_messages": 1_000_000}}))
         return running_bot(load_config(path), server)
 
     results = {}
-    bots = {"supportbot": supportbot, "echo": lambda s: echo_bot(s, False), "echo_ratelimited": lambda s: echo_bot(s, True)}
+    bots = {"supportbot": supportbot, "supportbot_unlimited": lambda s: supportbot(s, False),
+            "echo": lambda s: echo_bot(s, False), "echo_ratelimited": lambda s: echo_bot(s, True)}
     for name, bot, single in (("supportbot", bots["supportbot"], False), ("echo", bots["echo"], False),
                               ("echo_ratelimited", bots["echo_ratelimited"], False),
+                              ("supportbot_unlimited", bots["supportbot_unlimited"], False),
                               ("supportbot_1user", bots["supportbot"], True), ("echo_1user", bots["echo"], True)):
         print(f"e2e: {name}", file=sys.stderr, flush=True)
         results[name] = await measure(bot, texts, single)
@@ -172,6 +176,8 @@ def main(work: Path, out: Path) -> None:
         "msgs_per_s": r["supportbot"]["msgs_per_s"],
         "echo_msgs_per_s": r["echo"]["msgs_per_s"],
         "echo_ratelimited_msgs_per_s": r["echo_ratelimited"]["msgs_per_s"],
+        "unlimited_msgs_per_s": r["supportbot_unlimited"]["msgs_per_s"],
+        "unlimited_latency_ms": r["supportbot_unlimited"]["latency_ms"],
         "latency_ms": r["supportbot"]["latency_ms"],
         "echo_latency_ms": r["echo"]["latency_ms"],
         "echo_ratelimited_latency_ms": r["echo_ratelimited"]["latency_ms"],

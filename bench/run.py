@@ -119,7 +119,8 @@ def main(keep: bool = False) -> None:
             "keras_peak_rss_mb": keras["peak_rss_mb"],
         },
         "e2e": {**e2e, "ratio_to_echo": e2e["msgs_per_s"] / e2e["echo_msgs_per_s"],
-                "ratio_to_echo_ratelimited": e2e["msgs_per_s"] / e2e["echo_ratelimited_msgs_per_s"]},
+                "ratio_to_echo_ratelimited": e2e["msgs_per_s"] / e2e["echo_ratelimited_msgs_per_s"],
+                "unlimited_ratio_to_echo": e2e["unlimited_msgs_per_s"] / e2e["echo_msgs_per_s"]},
         "retrain_scaling": scaling,
         "starter": starter | {"config": "config.toml"},
         "meta": {

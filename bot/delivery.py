@@ -136,7 +136,7 @@ class LedgerProcessor(SimpleUpdateProcessor):
 
 
 def at_least_once_bot(token: str, base_url: str, defaults: Defaults,
-                      rate_limiter: BaseRateLimiter) -> tuple[AtLeastOnceBot, LedgerProcessor, HandledQueue]:
+                      rate_limiter: BaseRateLimiter | None) -> tuple[AtLeastOnceBot, LedgerProcessor, HandledQueue]:
     """The bot, update processor and webhook queue for ApplicationBuilder().bot(...)
     .concurrent_updates(...) and, in webhook mode, .update_queue(...).
 

@@ -238,7 +238,8 @@ def build_application(runtime: Runtime, token: str) -> Application:
     mask_in_logs(token)
     t = runtime.config.telegram
     defaults = Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone))
-    bot, processor, webhook_queue = at_least_once_bot(token, t.api_base_url, defaults, AIORateLimiter(max_retries=3))
+    limiter = AIORateLimiter(max_retries=3) if t.outgoing_rate_limit else None
+    bot, processor, webhook_queue = at_least_once_bot(token, t.api_base_url, defaults, limiter)
     builder = ApplicationBuilder().update_queue(webhook_queue) if t.mode == "webhook" else ApplicationBuilder()
     app = (
         builder

@@ -46,6 +46,7 @@ async def test_questions_in_english_and_chinese_get_the_right_answers(trained_co
         buttons = [b["text"] for row in en["reply_markup"]["inline_keyboard"] for b in row]
         assert buttons == ["👍", "👎"]
         assert stored_in(bot.runtime) == ["where is my order?", "我想退货"]
+        assert bot.app.bot.rate_limiter is not None  # Telegram's flood limits are kept by default
 
 
 async def test_unsure_question_offers_suggestions_and_a_press_answers_and_labels(trained_config, server):
@@ -286,3 +287,12 @@ async def test_edited_messages_can_be_ignored_by_config(trained_config, server):
         await asyncio.sleep(0.3)
         assert len(server.sent_messages(ann)) == 1
         assert stored_in(bot.runtime) == ["hi"]
+
+
+async def test_the_outgoing_rate_limiter_can_be_turned_off(trained_config, server):
+    async with running_bot(configure(trained_config, server, telegram="outgoing_rate_limit = false\n"), server) as bot:
+        assert bot.app.bot.rate_limiter is None
+        ann = server.create_user("Ann")
+        server.send_text(ann, "where is my order?")
+        [reply] = await server.wait_for_messages(ann, 1)
+        assert reply["text"] == response(bot.runtime, "order_status", "en")

@@ -82,6 +82,7 @@ class TelegramSettings:
     rate_limit_messages: int = 8
     rate_limit_seconds: float = 10.0
     send_retries: int = 4
+    outgoing_rate_limit: bool = True
     progress_seconds: float = 5.0
     model_check_seconds: float = 30.0
     admin_ids: list = field(default_factory=list)
