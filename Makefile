@@ -29,7 +29,7 @@ lint: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
 
-# Benchmarks (about 20-30 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
+# Benchmarks (about 8 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
 # The bench extra (fastText) is installed once, on top of the test venv.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
@@ -39,7 +39,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
-# Reliability (about 15 minutes on two cores): the soak under injected faults, the kill -9 loops and
+# Reliability (about 22 minutes on two cores): the soak under injected faults, the kill -9 loops and
 # every hypothesis property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md.
 # No pytest log capture: it keeps every record (and the frames of its exception), which the memory
 # samples would count as the bot's growth.
