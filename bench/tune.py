@@ -29,13 +29,12 @@ from training.train import encode_all, train
 EXPERIMENTS = ROOT / "bench" / "experiments.jsonl"
 
 
-def fit_and_predict(examples: list[Example], val: list[Example], settings: ModelSettings,
+def fit_and_predict(examples: list[Example], fit: list[Example], val: list[Example], settings: ModelSettings,
                     baseline: bool) -> tuple[list[str], int]:
     """(predicted validation labels, epochs): our model learns from all of TRAIN (it carves the
-    same validation split itself); the baseline learns from TRAIN minus that split."""
+    same validation split itself); the baseline learns from `fit`, TRAIN minus that split."""
     if baseline:
-        held_out = {id(e) for e in val}
-        pipeline = tfidf_linearsvc().fit(*zip(*[(e.text, e.intent) for e in examples if id(e) not in held_out]))
+        pipeline = tfidf_linearsvc().fit([e.text for e in fit], [e.intent for e in fit])
         return list(pipeline.predict([e.text for e in val])), 0
     trained = train(examples, settings, verbose=0)
     probabilities = trained.model.predict(encode_all(trained.encoder, [e.text for e in val]), batch_size=256, verbose=0)
@@ -45,10 +44,10 @@ def fit_and_predict(examples: list[Example], val: list[Example], settings: Model
 def main(name: str, overrides: dict, note: str) -> dict:
     settings = replace(load_config(ROOT / "config.toml").model, **overrides)
     examples = read_labelled_csv(BANKING77 / "train.csv")
-    _, val_rows = validation_indices(examples, settings)
-    val = [examples[i] for i in val_rows]
+    fit_rows, val_rows = validation_indices(examples, settings)
+    fit, val = [examples[i] for i in fit_rows], [examples[i] for i in val_rows]
     started = time.perf_counter()
-    predicted, epochs = fit_and_predict(examples, val, settings, baseline=name == "tfidf_linearsvc")
+    predicted, epochs = fit_and_predict(examples, fit, val, settings, baseline=name == "tfidf_linearsvc")
     train_s = time.perf_counter() - started
     record = {
         "name": name, "note": note, "overrides": overrides,

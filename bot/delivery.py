@@ -67,6 +67,13 @@ class UpdateLedger:
         self.unfinished.update(u.update_id for u in fresh)
         return fresh
 
+    def claim(self, update_id: int) -> bool:
+        """Mark a webhook update as being handled; False if it already is (a retried POST)."""
+        if update_id in self.unfinished:
+            return False
+        self.unfinished.add(update_id)
+        return True
+
     async def finished_handling(self, update_id: int) -> None:
         """Wait until `update_id` is no longer being handled; the webhook then forgets it."""
         self._changed = self._changed or asyncio.Event()
@@ -112,8 +119,7 @@ class HandledQueue(asyncio.Queue):
         if not isinstance(item, Update):  # PTB's own stop signal
             await super().put(item)
             return
-        if item.update_id not in self._ledger.unfinished:
-            self._ledger.unfinished.add(item.update_id)
+        if self._ledger.claim(item.update_id):
             await super().put(item)
         await self._ledger.finished_handling(item.update_id)
 
