@@ -48,6 +48,10 @@ def _f(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _rounds(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -172,7 +176,10 @@ def render(results: dict) -> str:
         "",
         f"supportbot / rate-limited echo: {e2e['ratio_to_echo_ratelimited']:.2f}× the throughput; without the "
         f"limiter on both sides, supportbot / echo: {e2e['unlimited_ratio_to_echo']:.2f}× (each of its answers "
-        "also stores the message, classifies it, stores the prediction and the reply, and records the delivery). "
+        "also stores the message, classifies it, stores the prediction and the reply, and records the delivery, "
+        "on the bot's storage thread). The two unlimited bots ran alternately, "
+        f"{e2e['rounds']} rounds each; the table shows each one's median round (answers/s per round: echo "
+        f"{_rounds(e2e['echo_rounds_msgs_per_s'])}; supportbot {_rounds(e2e['unlimited_rounds_msgs_per_s'])}). "
         + (f"Under this load the bot runs at the rate limiter's pace (AIORateLimiter enforces Telegram's flood limit "
            f"of 30 messages/s for a bot), not at the engine's, and with {e2e['users']} customers sharing "
            f"{e2e['msgs_per_s']:.0f} answers/s each waits about {e2e['users'] / e2e['msgs_per_s']:.2f} s "

@@ -55,7 +55,7 @@ def admin_only(action: str):
             allowed = is_admin(update, runtime)
             detail = (update.effective_message.text or "") if update.effective_message else ""
             actor = f"telegram:{update.effective_user.id if update.effective_user else '?'}"
-            Conversations(runtime.db).audit(actor, action, detail[:200], allowed)
+            await runtime.call(Conversations(runtime.db).audit, actor, action, detail[:200], allowed)
             if not allowed:
                 log.warning("refused %s from %s in chat %s", action, actor, update.effective_chat.id)
                 if update.callback_query:
@@ -87,10 +87,11 @@ async def on_retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def _follow(context: ContextTypes.DEFAULT_TYPE, run_id: int, message) -> None:
     """Edit the progress message while the run goes on."""
-    runs = Runs(_runtime(context).db)
-    interval = _runtime(context).config.telegram.progress_seconds
+    runtime = _runtime(context)
+    runs = Runs(runtime.db)
+    interval = runtime.config.telegram.progress_seconds
     shown = None
-    while (run := runs.get(run_id))["status"] == "running":
+    while (run := await runtime.call(runs.get, run_id))["status"] == "running":
         text = run_line(run)
         if text != shown and message is not None:
             try:
@@ -117,7 +118,7 @@ async def on_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime = _runtime(context)
     jobs = context.job_queue.get_jobs_by_name("nightly-retrain") if context.job_queue else ()
     next_run = jobs[0].next_t if jobs else None
-    text = status_text(runtime.registry, Runs(runtime.db), Conversations(runtime.db), next_run)
+    text = await runtime.call(status_text, runtime.registry, Runs(runtime.db), Conversations(runtime.db), next_run)
     await send(context, update.effective_chat.id, text)
 
 
@@ -126,12 +127,24 @@ async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     runtime = _runtime(context)
     version = context.args[0] if context.args else None
     try:
-        restored = runtime.registry.rollback(version)
+        restored = await runtime.call(_rollback, runtime, version)
     except RegistryError as exc:
         await send(context, update.effective_chat.id, f"Rollback refused: {exc}")
         return
-    runtime.model.refresh()
     await send(context, update.effective_chat.id, f"Rolled back: {restored} is live and answering now.")
+
+
+def _rollback(runtime: Runtime, version: str | None) -> str:
+    """On the worker: make the previous (or given) version live and answer with it at once."""
+    restored = runtime.registry.rollback(version)
+    runtime.model.refresh()
+    return restored
+
+
+def _next_review(conversations: Conversations) -> tuple[list, dict | None]:
+    """On the worker: the oldest message waiting for review, and what the model said of it."""
+    queue = conversations.review_queue(limit=1)
+    return queue, conversations.prediction(queue[0].id) if queue else None
 
 
 def _review_keyboard(message_id: int, runtime: Runtime) -> InlineKeyboardMarkup:
@@ -144,12 +157,11 @@ def _review_keyboard(message_id: int, runtime: Runtime) -> InlineKeyboardMarkup:
 
 async def _show_next_review(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
     runtime = _runtime(context)
-    queue = Conversations(runtime.db).review_queue(limit=1)
+    queue, prediction = await runtime.call(_next_review, Conversations(runtime.db))
     if not queue:
         await send(context, chat_id, "The review queue is empty.")
         return
     message = queue[0]
-    prediction = Conversations(runtime.db).prediction(message.id)
     guess = f" (the model said {prediction['intent']})" if prediction else ""
     await send(context, chat_id, f"Message {message.id}{guess}:\n{message.text}", _review_keyboard(message.id, runtime))
 
@@ -172,9 +184,9 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     admin = f"telegram:{query.from_user.id}"
     try:
         if choice == "skip":
-            conversations.skip_review(message_id, admin)
+            await runtime.call(conversations.skip_review, message_id, admin)
         else:
-            conversations.add_label(message_id, choice, "admin", admin)
+            await runtime.call(conversations.add_label, message_id, choice, "admin", admin)
     except KeyError:
         await query.answer("That message no longer exists")
         return
@@ -214,12 +226,12 @@ def schedule_nightly(app: Application, runtime: Runtime) -> None:
 async def purge_old(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Retention: delete what is older than [privacy] retention_days (audited by `purge`).
 
-    Runs on the event loop, on the bot's own connection: a day's worth of rows deletes in
-    milliseconds, and one connection keeps the purge's transaction apart from the handlers' writes.
+    Runs on the worker, on the bot's own connection, so its transaction never interleaves with
+    the handlers' writes and the event loop keeps answering meanwhile.
     """
     runtime = _runtime(context)
     privacy = runtime.config.privacy
-    counts = Conversations(runtime.db).purge(privacy.retention_days, privacy.keep_anonymous_labels, actor="nightly")
+    counts = await runtime.call(Conversations(runtime.db).purge, privacy.retention_days, privacy.keep_anonymous_labels, actor="nightly")
     log.info("retention purge: %s", counts)
 
 

@@ -35,7 +35,7 @@ class Retrainer:
 
         Raises storage.runs.RunInProgress when a run (from any process) holds the lock.
         """
-        run_id = self.runs.start(trigger, requested_by)
+        run_id = await self.runtime.call(self.runs.start, trigger, requested_by)
         config = self.runtime.config
         try:
             process = await asyncio.create_subprocess_exec(
@@ -43,7 +43,7 @@ class Retrainer:
                 env={**_child_env(), "SUPPORTBOT_VAR": str(config.var_dir)},
             )
         except OSError:
-            self.runs.release(run_id)
+            await self.runtime.call(self.runs.release, run_id)
             raise
         log.info("training run %s started (%s, pid %s)", run_id, trigger, process.pid)
         self.tasks[run_id] = asyncio.create_task(self._supervise(run_id, process, on_finish))
@@ -51,16 +51,21 @@ class Retrainer:
 
     async def _supervise(self, run_id: int, process: asyncio.subprocess.Process, on_finish: Finished | None) -> None:
         code = await process.wait()
-        self.runs.release(run_id)  # marks the run failed if the child died mid-way
-        run = self.runs.get(run_id)
+        run = await self.runtime.call(self._finished, run_id)
         log.info("training run %s ended: %s (exit code %s)", run_id, run["status"], code)
-        self.runtime.model.refresh()
         if on_finish:
             await on_finish(run)
 
+    def _finished(self, run_id: int) -> dict:
+        """On the worker: release the lock (a child that died mid-way marks its run failed), swap
+        in whatever model is live now, and read how the run ended."""
+        self.runs.release(run_id)
+        self.runtime.model.refresh()
+        return self.runs.get(run_id)
+
     async def wait(self, run_id: int) -> dict:
         await self.tasks[run_id]
-        return self.runs.get(run_id)
+        return await self.runtime.call(self.runs.get, run_id)
 
 
 def _child_env() -> dict[str, str]:

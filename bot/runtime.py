@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -14,6 +19,8 @@ from training.config import Config
 from training.domain import Domain, load_domain
 from training.serving import LiveModel
 
+T = TypeVar("T")
+
 
 @dataclass
 class Runtime:
@@ -23,8 +30,17 @@ class Runtime:
     model: LiveModel
     domain: Domain
     engine: Engine
+    # One thread for everything that touches the database or the model, so that the event loop
+    # never waits on disk or on the model, and the connection's transactions never interleave.
+    # SQLite's steps and LiteRT's Invoke release the GIL: the loop serves Telegram meanwhile.
+    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="supportbot-store"))
+
+    async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run `fn` on the worker thread and wait for it without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
+        self.worker.shutdown(wait=True)
         self.db.close()
 
 

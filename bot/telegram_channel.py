@@ -132,18 +132,25 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     allowed, notify = context.bot_data["flood"].hit(str(user.id))
     if not allowed:
-        runtime.engine.record(incoming)
+        await runtime.call(runtime.engine.record, incoming)
         if notify:
             await send(context, message.chat_id, runtime.domain.message("rate_limited", language_of_user(update)))
         return
-    reply = runtime.engine.handle(incoming) or runtime.engine.unanswered(incoming.external_key)
+    reply, alert = await runtime.call(_answer, runtime, incoming)
     if reply is not None:
         await send(context, message.chat_id, reply.text, keyboard(reply))
         if reply.message_id is not None:  # delivered: a redelivery of this update is now a duplicate
-            runtime.engine.conversations.mark_answered(reply.message_id)
-    if alert := runtime.engine.pending.take_alert():
+            await runtime.call(runtime.engine.conversations.mark_answered, reply.message_id)
+    if alert:
         for admin in runtime.config.telegram.admin_ids:
             await send(context, admin, alert)
+
+
+def _answer(runtime: Runtime, incoming: Incoming) -> tuple[Reply | None, str | None]:
+    """On the worker: a new update's answer, or a redelivered one's if it never reached the
+    customer; and the storage-failure alert for admins, if this message raised one."""
+    reply = runtime.engine.handle(incoming) or runtime.engine.unanswered(incoming.external_key)
+    return reply, runtime.engine.pending.take_alert()
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -160,7 +167,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(runtime.domain.message("choice_expired", language_of_user(update)))
         return
     message_id, choice = decoded
-    reply = runtime.engine.choose(message_id, CHANNEL, str(query.from_user.id), choice)
+    reply = await runtime.call(runtime.engine.choose, message_id, CHANNEL, str(query.from_user.id), choice)
     if reply.action == "refused":
         await query.answer(reply.text, show_alert=False)
         return
@@ -197,7 +204,7 @@ async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query.data == "f:no":
         await send(context, query.message.chat_id, runtime.domain.message("forget_cancelled", lang))
         return
-    counts = Conversations(runtime.db).forget(CHANNEL, str(query.from_user.id))
+    counts = await runtime.call(Conversations(runtime.db).forget, CHANNEL, str(query.from_user.id))
     await send(context, query.message.chat_id, runtime.domain.message("forget_done", lang).format(**counts))
 
 
@@ -218,7 +225,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def refresh_model(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pick up a promotion or rollback made by another process (CLI, a training run)."""
-    _runtime(context).model.refresh()
+    runtime = _runtime(context)
+    await runtime.call(runtime.model.refresh)
 
 
 async def _post_init(app: Application) -> None:
