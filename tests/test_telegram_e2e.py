@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import aiohttp
 import pytest
@@ -47,6 +48,23 @@ async def test_questions_in_english_and_chinese_get_the_right_answers(trained_co
         assert buttons == ["👍", "👎"]
         assert stored_in(bot.runtime) == ["where is my order?", "我想退货"]
         assert bot.app.bot.rate_limiter is not None  # Telegram's flood limits are kept by default
+
+
+async def test_the_event_loop_never_runs_sql_or_the_model_itself(trained_config, server):
+    """Every statement of an answer, a 👍 and an admin command runs on the storage thread."""
+    async with running_bot(configure(trained_config, server), server) as bot:
+        threads: list[str] = []
+        bot.runtime.db.conn.set_trace_callback(lambda sql: threads.append(threading.current_thread().name))
+        ann = server.create_user("Ann")
+        server.send_text(ann, "where is my order?")
+        [answer] = await server.wait_for_messages(ann, 1)
+        server.press_button(ann, answer, answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+        server.send_text(bot.admin, "/status")
+        await server.wait_for_messages(ann, 2)
+        await server.wait_for_messages(bot.admin, 1)
+        bot.runtime.db.conn.set_trace_callback(None)
+        assert len(threads) > 10
+        assert {name.split("_")[0] for name in threads} == {"supportbot-store"}
 
 
 async def test_unsure_question_offers_suggestions_and_a_press_answers_and_labels(trained_config, server):
