@@ -93,6 +93,7 @@ def main(keep: bool = False) -> None:
     py = lambda script: str(BENCH / script)  # noqa: E731
     try:
         starter = phases.run("starter", [py("starter.py"), str(work), str(work / "starter.json")], work / "starter.json")
+        cv = phases.run("policy_cv", [py("policy_cv.py"), str(work), str(work / "policy_cv.json")], work / "policy_cv.json")
         serving = phases.run("serving", [py("serving.py"), str(work), str(work / "serving.json")], work / "serving.json")
         keras = phases.run("keras_predict", [py("keras_predict.py"), str(work), starter["model_dir"],
                                              str(work / "keras.json")], work / "keras.json")
@@ -123,6 +124,7 @@ def main(keep: bool = False) -> None:
                 "unlimited_ratio_to_echo": e2e["unlimited_msgs_per_s"] / e2e["echo_msgs_per_s"]},
         "retrain_scaling": scaling,
         "starter": starter | {"config": "config.toml"},
+        "starter_cv": cv,
         "meta": {
             "date": date,
             "command": "make bench",

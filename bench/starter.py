@@ -4,8 +4,8 @@
 
 WORK_DIR/config.toml (config.toml with state in WORK_DIR/var) and WORK_DIR/var/ are left for
 the serving and end-to-end phases. OUT.json: the gold-set metrics and how long it took, and, on
-the validation split training held out, what each fallback threshold does to out-of-scope recall
-and in-scope accuracy (how [policy] suggest is chosen).
+the validation split training held out, what each out-of-scope weight and fallback threshold
+would answer (bench/policy_sweep.py).
 """
 
 from __future__ import annotations
@@ -14,31 +14,25 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from common import config_text, write_json
+from policy_sweep import policy_sweep
 
 from storage.db import open_db
 from storage.registry import ModelRegistry
 from training.benchmark import validation_indices
 from training.classifier import Classifier
-from training.config import ModelSettings, load_config
-from training.domain import OUT_OF_SCOPE, Example, load_domain
+from training.config import Config, load_config
+from training.domain import Example, load_domain
 from training.release import train_release
 
-THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
-
-def threshold_sweep(classifier: Classifier, examples: list[Example], s: ModelSettings) -> list[dict]:
-    """Out-of-scope recall and in-scope accuracy on the validation split, falling back below each threshold."""
-    _, val_rows = validation_indices(examples, s)
-    top = [(examples[i].intent, *classifier.predict(examples[i].text, 1)[0]) for i in val_rows]
-    sweep = []
-    for threshold in THRESHOLDS:
-        decided = [(truth, OUT_OF_SCOPE if p < threshold else intent) for truth, intent, p in top]
-        oos = [intent == OUT_OF_SCOPE for truth, intent in decided if truth == OUT_OF_SCOPE]
-        inscope = [intent == truth for truth, intent in decided if truth != OUT_OF_SCOPE]
-        sweep.append({"threshold": threshold, "oos_recall": sum(oos) / len(oos),
-                      "inscope_accuracy": sum(inscope) / len(inscope), "n_val": len(decided)})
-    return sweep
+def validation_sweep(classifier: Classifier, examples: list[Example], config: Config) -> list[dict]:
+    """The policy sweep (bench/policy_sweep.py) on the validation split training held out."""
+    _, val_rows = validation_indices(examples, config.model)
+    held = [examples[i] for i in val_rows]
+    probs = np.array([classifier.probabilities(e.text) for e in held])
+    return policy_sweep(probs, classifier.labels, [e.intent for e in held], [e.language for e in held], config.policy)
 
 
 def main(work: Path, out: Path) -> None:
@@ -50,7 +44,7 @@ def main(work: Path, out: Path) -> None:
     examples = domain.training_examples()
     registry = ModelRegistry(open_db(config.db_path), config.models_dir)
     started = time.perf_counter()
-    release = train_release(examples, domain.gold, config.model, registry, config.policy.suggest, verbose=0,
+    release = train_release(examples, domain.gold, config.model, registry, config.policy, verbose=0,
                             progress=lambda msg: print(f"starter: {msg}", file=sys.stderr, flush=True))
     release_s = time.perf_counter() - started
     registry.promote(release.version)
@@ -70,9 +64,8 @@ def main(work: Path, out: Path) -> None:
         "oos_recall": m["oos_recall"],
         "inscope_accuracy": m["inscope_accuracy"],
         "per_language": m["per_language"],
-        "fallback_below": config.policy.suggest,
-        "validation_thresholds": threshold_sweep(Classifier(config.models_dir / release.version), examples,
-                                                 config.model),
+        "policy": {"out_of_scope_weight": config.policy.out_of_scope_weight, "suggest": config.policy.suggest},
+        "validation_sweep": validation_sweep(Classifier(config.models_dir / release.version), examples, config),
     })
 
 

@@ -60,7 +60,7 @@ def cmd_train(args: argparse.Namespace, config: Config) -> int:
     from training.release import train_release
 
     domain = load_domain(config.data_dir)
-    release = train_release(domain.training_examples(), domain.gold, config.model, registry, config.policy.suggest,
+    release = train_release(domain.training_examples(), domain.gold, config.model, registry, config.policy,
                             verbose=0 if args.quiet else 2)
     print(format_report(release.metrics))
     live = registry.live()
@@ -91,7 +91,7 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     classifier = Classifier(Path(model["path"]))
     n_train = {lang: m["n_train"] for lang, m in model["metrics"].get("per_language", {}).items()}
     domain = load_domain(config.data_dir)
-    metrics = evaluate(as_answered(classifier, config.policy.suggest), domain.gold, n_train)
+    metrics = evaluate(as_answered(classifier, config.policy), domain.gold, n_train)
     metrics["version"] = model["version"]
     if args.json:
         print(json.dumps({k: v for k, v in metrics.items() if k != "errors"}, ensure_ascii=False))

@@ -13,10 +13,10 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from bot.pending import PendingWrites
-from bot.policy import HANDOFF_INTENT, Decision, decide, suggestions_from
 from storage.conversations import Conversations, StoredMessage
 from training.config import Config
-from training.domain import OUT_OF_SCOPE, Domain
+from training.domain import Domain
+from training.policy import HANDOFF_INTENT, Decision, answered_intent, decide, suggestions_from
 from training.redact import redact
 from training.serving import LiveModel
 from training.tokenize import language_of, tokenize
@@ -129,7 +129,7 @@ class Engine:
         classifier = self.model.current
         if classifier is None:
             return Reply(self.domain.message("handoff", language), message_id, action="handoff"), None
-        topk = classifier.predict(text, self.config.policy.top_k)
+        topk = classifier.predict(text, self.config.policy.top_k, self.config.policy.out_of_scope_weight)
         decision = decide(topk, self.config.policy)
         prediction = {
             "model_version": classifier.version,
@@ -159,7 +159,7 @@ class Engine:
     def _render(self, decision: Decision, message_id: int | None, language: str) -> Reply:
         if decision.action == "suggest":
             return self._suggest(message_id, decision.suggestions, language, "did_you_mean", decision.intent)
-        intent = OUT_OF_SCOPE if decision.action == "fallback" else decision.intent
+        intent = answered_intent(decision)
         buttons = (Button("👍", UP), Button("👎", DOWN)) if decision.action == "answer" else ()
         return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 

@@ -71,7 +71,7 @@ def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = load_config(write_config(Path(cache) if cache else tmp_path_factory.mktemp("session")))
     domain = load_domain(config.data_dir)
     registry = ModelRegistry(open_db(config.db_path), config.models_dir)
-    release = train_release(domain.training_examples(), domain.gold, config.model, registry, config.policy.suggest,
+    release = train_release(domain.training_examples(), domain.gold, config.model, registry, config.policy,
                             verbose=0)
     registry.promote(release.version)
     registry.db.close()

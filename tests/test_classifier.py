@@ -103,9 +103,23 @@ def test_the_cosine_schedule_starts_at_the_peak_and_decays_to_five_percent():
 
 
 def test_gold_metrics_count_a_policy_fallback_as_out_of_scope(classifier):
+    from training.config import PolicySettings
     from training.evaluate import as_answered
 
     intent, probability = classifier.predict("where is my order", 1)[0]
     assert intent == "order_status"
-    assert as_answered(classifier, fallback_below=probability)("where is my order") == "order_status"
-    assert as_answered(classifier, fallback_below=probability + 1e-6)("where is my order") == "out_of_scope"
+    just_sure = PolicySettings(suggest=probability, out_of_scope_weight=1.0)
+    assert as_answered(classifier, just_sure)("where is my order") == "order_status"
+    unsure = PolicySettings(suggest=probability + 1e-6, confident=1.0, out_of_scope_weight=1.0)
+    assert as_answered(classifier, unsure)("where is my order") == "out_of_scope"
+
+
+def test_the_out_of_scope_weight_shifts_that_class_and_renormalises(classifier):
+    text = "what's the weather like in paris tomorrow"
+    plain = dict(classifier.predict(text, len(classifier.labels)))
+    weighted = dict(classifier.predict(text, len(classifier.labels), out_of_scope_weight=3.0))
+    z = 1 + 2 * plain["out_of_scope"]
+    assert weighted["out_of_scope"] == pytest.approx(3 * plain["out_of_scope"] / z, rel=1e-5)
+    assert weighted["order_status"] == pytest.approx(plain["order_status"] / z, rel=1e-5)
+    assert sum(weighted.values()) == pytest.approx(1.0, abs=1e-5)
+    assert classifier.predict(text, 3, out_of_scope_weight=1.0) == classifier.predict(text, 3)

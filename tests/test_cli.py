@@ -77,6 +77,10 @@ def test_a_broken_config_gets_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bot.cli", "status", "--config", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and 'lr_schedule must be "cosine" or "constant"' in done.stderr
+    path.write_text("[policy]\nout_of_scope_weight = 0\n")
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "status", "--config", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "out_of_scope_weight must be above 0" in done.stderr
 
 
 @pytest.mark.slow

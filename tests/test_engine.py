@@ -55,6 +55,15 @@ def test_out_of_scope_gets_the_fallback(runtime):
     assert reply.text == runtime.domain.intents["out_of_scope"].response["en"]
 
 
+def test_the_out_of_scope_weight_decides_and_is_what_gets_stored(runtime):
+    unweighted = with_policy(runtime, out_of_scope_weight=1.0).handle(Incoming("console", "cy", "c", "where is my order"))
+    assert unweighted.intent == "order_status"
+    shy = with_policy(runtime, out_of_scope_weight=1e9).handle(Incoming("console", "cy", "c", "where is my order"))
+    assert shy.action == "fallback" and shy.text == runtime.domain.intents["out_of_scope"].response["en"]
+    stored = runtime.engine.conversations.prediction(shy.message_id)
+    assert stored["topk"][0][0] == "out_of_scope" and stored["action"] == "fallback"
+
+
 def test_unsure_answer_offers_suggestions_and_a_press_stores_the_label(runtime):
     engine = with_policy(runtime, confident=1.01, suggest=0.0)
     reply = engine.handle(Incoming("console", "bo", "c", "I want my money back for the shoes"))

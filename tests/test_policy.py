@@ -1,5 +1,5 @@
-from bot.policy import Decision, decide, suggestions_from
 from training.config import PolicySettings
+from training.policy import Decision, answered_intent, decide, suggestions_from
 
 P = PolicySettings(confident=0.6, suggest=0.2, max_suggestions=3, min_suggestion=0.05)
 
@@ -40,3 +40,10 @@ def test_unsure_with_only_out_of_scope_candidates_falls_back():
 def test_suggestions_can_exclude_the_refuted_intent():
     topk = [("refund_request", 0.7), ("refund_status", 0.2), ("return_item", 0.1)]
     assert suggestions_from(topk, P, exclude="refund_request") == ("refund_status", "return_item")
+
+
+def test_the_answered_intent_is_out_of_scope_exactly_when_the_bot_falls_back():
+    assert answered_intent(decide([("order_status", 0.9)], P)) == "order_status"
+    assert answered_intent(decide([("refund_request", 0.4), ("refund_status", 0.3)], P)) == "refund_request"
+    assert answered_intent(decide([("refund_request", 0.1), ("refund_status", 0.09)], P)) == "out_of_scope"
+    assert answered_intent(decide([("contact_human", 0.9)], P)) == "contact_human"

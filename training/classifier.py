@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from training.domain import OUT_OF_SCOPE
 from training.tokenize import Encoder
 
 
@@ -52,8 +53,20 @@ class Classifier:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output)[0].copy()
 
-    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """The k most likely intents, most likely first."""
-        probs = self.probabilities(text)
-        top = np.argsort(probs)[::-1][:k]
-        return [(self.labels[i], float(probs[i])) for i in top]
+    def predict(self, text: str, k: int = 5, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]:
+        """The k most likely intents, most likely first (see `rank`)."""
+        return rank(self.probabilities(text), self.labels, k, out_of_scope_weight)
+
+
+def rank(probs: np.ndarray, labels: list[str], k: int, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]:
+    """The k most likely labels of one probability row, after shifting the out-of-scope prior.
+
+    `out_of_scope_weight` scales that class's probability and renormalises (Bayes' rule for a
+    different prior): off-topic messages are rarer in training data than in a live chat.
+    """
+    if out_of_scope_weight != 1.0 and OUT_OF_SCOPE in labels:
+        probs = probs.copy()
+        probs[labels.index(OUT_OF_SCOPE)] *= out_of_scope_weight
+        probs /= probs.sum()
+    top = np.argsort(probs)[::-1][:k]
+    return [(labels[i], float(probs[i])) for i in top]

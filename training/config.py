@@ -42,6 +42,11 @@ class PolicySettings:
     max_suggestions: int = 3
     min_suggestion: float = 0.05
     top_k: int = 5
+    out_of_scope_weight: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.out_of_scope_weight <= 0:
+            raise ConfigError(f"[policy] out_of_scope_weight must be above 0, got {self.out_of_scope_weight}")
 
 
 @dataclass(frozen=True)

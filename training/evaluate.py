@@ -7,22 +7,23 @@ from typing import Protocol
 
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
+from training.config import PolicySettings
 from training.domain import LANGUAGES, OUT_OF_SCOPE, Example
+from training.policy import answered_intent, decide
 
 Predict = Callable[[str], str]
 
 
 class Ranker(Protocol):
-    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]: ...
+    def predict(self, text: str, k: int = 5, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]: ...
 
 
-def as_answered(model: Ranker, fallback_below: float) -> Predict:
-    """What the bot does with a message: its top intent, or out-of-scope where the policy falls back
-    (top probability below [policy] suggest), so the gold metrics measure what customers get."""
+def as_answered(model: Ranker, policy: PolicySettings) -> Predict:
+    """The intent whose answer the bot gives (the policy's decision, out-of-scope weight and
+    fallback included), so the gold metrics measure what customers get."""
 
     def predict(text: str) -> str:
-        intent, probability = model.predict(text, 1)[0]
-        return OUT_OF_SCOPE if probability < fallback_below else intent
+        return answered_intent(decide(model.predict(text, policy.top_k, policy.out_of_scope_weight), policy))
 
     return predict
 

@@ -21,7 +21,7 @@ from storage.runs import Runs
 from training.classifier import Classifier
 from training.clean import clean
 from training.collect import collect
-from training.config import Config, load_config
+from training.config import Config, PolicySettings, load_config
 from training.domain import Domain, Example, load_domain
 from training.evaluate import as_answered, evaluate
 from training.gate import verdict
@@ -30,13 +30,13 @@ from training.tokenize import language_of, tokenize
 log = logging.getLogger(__name__)
 
 
-def _live_metrics(registry: ModelRegistry, domain: Domain, fallback_below: float) -> tuple[str | None, dict | None]:
+def _live_metrics(registry: ModelRegistry, domain: Domain, policy: PolicySettings) -> tuple[str | None, dict | None]:
     """Re-measure the live model on today's gold set, so both models face the same questions."""
     live = registry.live()
     if live is None:
         return None, None
     classifier = Classifier(Path(live["path"]))
-    return live["version"], evaluate(as_answered(classifier, fallback_below), domain.gold)
+    return live["version"], evaluate(as_answered(classifier, policy), domain.gold)
 
 
 def _training_set(domain: Domain, cleaned: list, counts: dict) -> list[Example]:
@@ -69,11 +69,11 @@ def execute(config: Config, db: Database, run_id: int) -> dict:
         from training.release import train_release  # imports TensorFlow: only now, only here
 
         release = train_release(
-            examples, domain.gold, config.model, registry, config.policy.suggest, verbose=0,
+            examples, domain.gold, config.model, registry, config.policy, verbose=0,
             progress=lambda text: runs.update(run_id, progress=text),
         )
         runs.update(run_id, stage="evaluate", candidate_version=release.version)
-        live_version, live_metrics = _live_metrics(registry, domain, config.policy.suggest)
+        live_version, live_metrics = _live_metrics(registry, domain, config.policy)
         runs.update(run_id, stage="promote", live_version=live_version)
         promote, reasons = verdict(release.metrics, live_metrics, config.promotion)
         report = _report(config, run, release, live_version, live_metrics, promote, reasons, counts)

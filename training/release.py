@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from storage.registry import ModelRegistry
 from training.classifier import Classifier
-from training.config import ModelSettings
+from training.config import ModelSettings, PolicySettings
 from training.domain import Example
 from training.evaluate import as_answered, evaluate
 from training.train import TrainedModel, save, train, write_meta
@@ -26,18 +26,18 @@ def train_release(
     gold: list[Example],
     s: ModelSettings,
     registry: ModelRegistry,
-    fallback_below: float,
+    policy: PolicySettings,
     verbose: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> Release:
     """The metrics are measured on the served artefact itself (LiteRT), not on the Keras model, as
-    the bot answers: below `fallback_below` (the policy's `suggest`) a message is out of scope."""
+    the bot answers under `policy` (see `training.evaluate.as_answered`)."""
     trained = train(examples, s, verbose=verbose, progress=progress)
     version = registry.new_version()
     with registry.writing(version) as scratch:
         save(trained, scratch, s)
         classifier = Classifier(scratch)
-        metrics = evaluate(as_answered(classifier, fallback_below), gold, Counter(e.language for e in examples))
+        metrics = evaluate(as_answered(classifier, policy), gold, Counter(e.language for e in examples))
         write_meta(trained, scratch, version, s, metrics)
     registry.register(version, metrics)
     return Release(version, metrics, trained)

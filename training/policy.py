@@ -1,4 +1,8 @@
-"""Turn a prediction into what the bot does: answer, ask "did you mean", fall back, or hand over."""
+"""Turn a prediction into what the bot does: answer, ask "did you mean", fall back, or hand over.
+
+It lives in `training` because the gold metrics judge what the bot does with a message (see
+`training.evaluate.as_answered`), not the model's bare top intent: one rule for both.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +38,8 @@ def decide(topk: list[tuple[str, float]], p: PolicySettings) -> Decision:
     if confidence >= p.suggest and suggestions:
         return Decision("suggest", intent, confidence, suggestions)
     return Decision("fallback", intent, confidence)
+
+
+def answered_intent(decision: Decision) -> str:
+    """The intent whose answer the customer gets (a suggestion counts as its top intent)."""
+    return OUT_OF_SCOPE if decision.action == "fallback" else decision.intent

@@ -1,0 +1,48 @@
+"""What the bot would answer under other [policy] settings, from stored probabilities.
+
+Shared by the starter phase (the validation split training held out) and the cross-validation
+phase (every training example, out of fold): the out-of-scope weight and the fallback threshold
+are chosen there, never on the gold set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from training.classifier import rank
+from training.config import PolicySettings
+from training.domain import OUT_OF_SCOPE
+from training.policy import answered_intent, decide
+
+WEIGHTS = (1.0, 1.5, 2.0, 3.0, 4.0)
+THRESHOLDS = (0.2, 0.3)
+
+
+def policy_sweep(probs: np.ndarray, labels: list[str], truth: list[str], languages: list[str],
+                 base: PolicySettings) -> list[dict]:
+    """One row per (out_of_scope_weight, suggest) pair: accuracy overall and per language, out-of-scope
+    recall and in-scope accuracy of the answers the bot would give."""
+    rows = []
+    for weight in WEIGHTS:
+        for threshold in THRESHOLDS:
+            policy = dataclasses.replace(base, out_of_scope_weight=weight, suggest=threshold)
+            answered = [answered_intent(decide(rank(row, labels, policy.top_k, weight), policy)) for row in probs]
+            rows.append({"out_of_scope_weight": weight, "suggest": threshold, "n": len(truth),
+                         **_scores(truth, answered, languages)})
+    return rows
+
+
+def _scores(truth: list[str], answered: list[str], languages: list[str]) -> dict:
+    def share(pairs: list[tuple[str, str]], hit) -> float:
+        return sum(hit(t, a) for t, a in pairs) / len(pairs)
+
+    pairs = list(zip(truth, answered, strict=True))
+    same = lambda t, a: t == a  # noqa: E731
+    scores = {"accuracy": share(pairs, same),
+              "oos_recall": share([p for p in pairs if p[0] == OUT_OF_SCOPE], same),
+              "inscope_accuracy": share([p for p in pairs if p[0] != OUT_OF_SCOPE], same)}
+    for lang in sorted(set(languages)):
+        scores[f"{lang}_accuracy"] = share([p for p, lg in zip(pairs, languages, strict=True) if lg == lang], same)
+    return scores
