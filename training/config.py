@@ -42,7 +42,7 @@ class PolicySettings:
     max_suggestions: int = 3
     min_suggestion: float = 0.05
     top_k: int = 5
-    out_of_scope_weight: float = 2.0
+    out_of_scope_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.out_of_scope_weight <= 0:
