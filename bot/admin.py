@@ -135,14 +135,14 @@ async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 def _rollback(runtime: Runtime, version: str | None) -> str:
-    """On the worker: make the previous (or given) version live and answer with it at once."""
+    """On the storage thread: make the previous (or given) version live and answer with it at once."""
     restored = runtime.registry.rollback(version)
     runtime.model.refresh()
     return restored
 
 
 def _next_review(conversations: Conversations) -> tuple[list, dict | None]:
-    """On the worker: the oldest message waiting for review, and what the model said of it."""
+    """On the storage thread: the oldest message waiting for review, and what the model said of it."""
     queue = conversations.review_queue(limit=1)
     return queue, conversations.prediction(queue[0].id) if queue else None
 
@@ -226,7 +226,7 @@ def schedule_nightly(app: Application, runtime: Runtime) -> None:
 async def purge_old(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Retention: delete what is older than [privacy] retention_days (audited by `purge`).
 
-    Runs on the worker, on the bot's own connection, so its transaction never interleaves with
+    Runs on the storage thread, on the bot's own connection, so its transaction never interleaves with
     the handlers' writes and the event loop keeps answering meanwhile.
     """
     runtime = _runtime(context)

@@ -57,7 +57,7 @@ class Retrainer:
             await on_finish(run)
 
     def _finished(self, run_id: int) -> dict:
-        """On the worker: release the lock (a child that died mid-way marks its run failed), swap
+        """On the storage thread: release the lock (a child that died mid-way marks its run failed), swap
         in whatever model is live now, and read how the run ended."""
         self.runs.release(run_id)
         self.runtime.model.refresh()

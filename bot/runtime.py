@@ -36,7 +36,7 @@ class Runtime:
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="supportbot-store"))
 
     async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-        """Run `fn` on the worker thread and wait for it without blocking the event loop."""
+        """Run `fn` on the storage thread and wait for it without blocking the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.worker, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:

@@ -147,7 +147,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _answer(runtime: Runtime, incoming: Incoming) -> tuple[Reply | None, str | None]:
-    """On the worker: a new update's answer, or a redelivered one's if it never reached the
+    """On the storage thread: a new update's answer, or a redelivered one's if it never reached the
     customer; and the storage-failure alert for admins, if this message raised one."""
     reply = runtime.engine.handle(incoming) or runtime.engine.unanswered(incoming.external_key)
     return reply, runtime.engine.pending.take_alert()
