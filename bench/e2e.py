@@ -2,7 +2,7 @@
 
     python bench/e2e.py WORK_DIR OUT.json
 
-Everything runs in one process and one event loop, as in the end-to-end tests: the local Bot
+Everything runs in one process and one event loop (plus the bot's storage thread), as in the end-to-end tests: the local Bot
 API server (tests/botapi), the simulated customers, and the bot, which long-polls getUpdates
 over HTTP exactly as on Telegram. Each customer sends a message, waits for the answer, then
 sends the next (a closed loop). Reply latency = from the moment the customer's update is

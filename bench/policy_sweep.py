@@ -35,14 +35,13 @@ def policy_sweep(probs: np.ndarray, labels: list[str], truth: list[str], languag
 
 
 def _scores(truth: list[str], answered: list[str], languages: list[str]) -> dict:
-    def share(pairs: list[tuple[str, str]], hit) -> float:
-        return sum(hit(t, a) for t, a in pairs) / len(pairs)
+    def accuracy(keep) -> float:
+        pairs = [(t, a) for t, a, lang in zip(truth, answered, languages, strict=True) if keep(t, lang)]
+        return sum(t == a for t, a in pairs) / len(pairs)
 
-    pairs = list(zip(truth, answered, strict=True))
-    same = lambda t, a: t == a  # noqa: E731
-    scores = {"accuracy": share(pairs, same),
-              "oos_recall": share([p for p in pairs if p[0] == OUT_OF_SCOPE], same),
-              "inscope_accuracy": share([p for p in pairs if p[0] != OUT_OF_SCOPE], same)}
-    for lang in sorted(set(languages)):
-        scores[f"{lang}_accuracy"] = share([p for p, lg in zip(pairs, languages, strict=True) if lg == lang], same)
+    scores = {"accuracy": accuracy(lambda t, lang: True),
+              "oos_recall": accuracy(lambda t, lang: t == OUT_OF_SCOPE),
+              "inscope_accuracy": accuracy(lambda t, lang: t != OUT_OF_SCOPE)}
+    for language in sorted(set(languages)):
+        scores[f"{language}_accuracy"] = accuracy(lambda t, lang, language=language: lang == language)
     return scores

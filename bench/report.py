@@ -159,7 +159,8 @@ def render(results: dict) -> str:
         f"{e2e['users']} simulated customers at once, {e2e['messages_per_user']} messages each after one warm-up "
         "message, each sending its next message as soon as the answer arrives; the real application "
         "(tests/harness.py `running_bot`, the starter model, its own SQLite) long-polling the local Bot API server "
-        "(tests/botapi) over HTTP, everything in one process and event loop. Reply latency: from the customer's update "
+        "(tests/botapi) over HTTP, everything in one process and event loop (plus the bot's storage thread). "
+        "Reply latency: from the customer's update "
         "being queued on the server to the bot's sendMessage arriving there. The per-customer flood guard is raised "
         "for the run (a simulated customer writes far faster than a person). Each bot against a fresh server, same run.",
         "",

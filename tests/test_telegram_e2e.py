@@ -50,8 +50,9 @@ async def test_questions_in_english_and_chinese_get_the_right_answers(trained_co
         assert bot.app.bot.rate_limiter is not None  # Telegram's flood limits are kept by default
 
 
-async def test_the_event_loop_never_runs_sql_or_the_model_itself(trained_config, server):
-    """Every statement of an answer, a 👍 and an admin command runs on the storage thread."""
+async def test_the_event_loop_never_runs_sql_itself(trained_config, server):
+    """Every statement of an answer, a 👍 and an admin command runs on the storage thread (the
+    answer's classification runs inside the same `Engine.handle` call, between its statements)."""
     async with running_bot(configure(trained_config, server), server) as bot:
         threads: list[str] = []
         bot.runtime.db.conn.set_trace_callback(lambda sql: threads.append(threading.current_thread().name))
