@@ -28,10 +28,18 @@ def policy_sweep(probs: np.ndarray, labels: list[str], truth: list[str], languag
     for weight in WEIGHTS:
         for threshold in THRESHOLDS:
             policy = dataclasses.replace(base, out_of_scope_weight=weight, suggest=threshold)
-            answered = [answered_intent(decide(rank(row, labels, policy.top_k, weight), policy)) for row in probs]
             rows.append({"out_of_scope_weight": weight, "suggest": threshold, "n": len(truth),
-                         **_scores(truth, answered, languages)})
+                         **answer_scores(probs, labels, truth, languages, policy)})
     return rows
+
+
+def answer_scores(probs: np.ndarray, labels: list[str], truth: list[str], languages: list[str],
+                  policy: PolicySettings) -> dict:
+    """Accuracy overall and per language, out-of-scope recall and in-scope accuracy of what the bot
+    would answer under `policy`."""
+    answered = [answered_intent(decide(rank(row, labels, policy.top_k, policy.out_of_scope_weight), policy))
+                for row in probs]
+    return _scores(truth, answered, languages)
 
 
 def _scores(truth: list[str], answered: list[str], languages: list[str]) -> dict:

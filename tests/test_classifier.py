@@ -102,6 +102,21 @@ def test_the_cosine_schedule_starts_at_the_peak_and_decays_to_five_percent():
     assert learning_rate(ModelSettings(learning_rate=0.003, lr_schedule="constant"), steps=100) == 0.003
 
 
+def test_the_answer_is_the_average_of_every_members_two_classifiers():
+    from training.config import ConfigError, ModelSettings
+    from training.model import build_model
+
+    s = ModelSettings(max_len=6, max_ngrams=8, ngram_buckets=50, embedding_dim=4, ngram_dim=4, lstm_units=3, members=3)
+    training, serving = build_model(vocab_size=20, n_labels=5, s=s, steps=10)
+    heads = [name for name in training.output_names if name != "intent"]
+    assert sorted(heads) == sorted(f"{kind}_{m}" for kind in ("lstm", "ngrams") for m in range(3))
+    inputs = [np.array([[2, 3, 4, 0, 0, 0]], dtype="int32"), np.array([[5, 9, 0, 0, 0, 0, 0, 0]], dtype="int32")]
+    outputs = training(inputs, training=False)
+    assert np.allclose(serving(inputs), np.mean([outputs[name] for name in heads], axis=0), atol=1e-6)
+    with pytest.raises(ConfigError, match="members"):
+        ModelSettings(members=0)
+
+
 def test_gold_metrics_count_a_policy_fallback_as_out_of_scope(classifier):
     from training.config import PolicySettings
     from training.evaluate import as_answered

@@ -11,7 +11,8 @@ from storage.db import open_db
 
 from conftest import write_config
 
-TINY = "[model]\nmax_epochs = 2\nembedding_dim = 16\nlstm_units = 8\nngram_dim = 16\n"
+# Two members: the nightly chain trains, exports and serves an averaged model end to end.
+TINY = "[model]\nmax_epochs = 2\nembedding_dim = 16\nlstm_units = 8\nngram_dim = 16\nmembers = 2\n"
 
 
 def cli(config, *args, stdin: str | None = None) -> subprocess.CompletedProcess:

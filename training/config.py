@@ -20,6 +20,7 @@ class ModelSettings:
     max_ngrams: int = 256
     ngram_dim: int = 64
     lstm_units: int = 96
+    members: int = 1
     dropout: float = 0.3
     label_smoothing: float = 0.05
     learning_rate: float = 0.02
@@ -33,6 +34,8 @@ class ModelSettings:
     def __post_init__(self) -> None:
         if self.lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"[model] lr_schedule must be \"cosine\" or \"constant\", got {self.lr_schedule!r}")
+        if self.members < 1:
+            raise ConfigError(f"[model] members must be at least 1, got {self.members}")
 
 
 @dataclass(frozen=True)

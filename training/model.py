@@ -1,4 +1,4 @@
-"""The Keras intent model: token ids -> Embedding -> BiLSTM -> pooled views (+ n-grams) -> softmax.
+"""The Keras intent model: members of (BiLSTM over token ids, bag of n-grams), averaged.
 
 Imports TensorFlow; only training processes import this module.
 """
@@ -18,33 +18,46 @@ def learning_rate(s: ModelSettings, steps: int) -> float | keras.optimizers.sche
     return keras.optimizers.schedules.CosineDecay(s.learning_rate, decay_steps=steps, alpha=0.05)
 
 
-def build_model(vocab_size: int, n_labels: int, s: ModelSettings, steps: int) -> tuple[keras.Model, keras.Model]:
-    """(model to train, model to serve): two classifiers of one message, averaged.
+def _member(ids: keras.KerasTensor, grams: keras.KerasTensor, vocab_size: int, n_labels: int, s: ModelSettings,
+            m: int) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """One member's two classifiers of the message: (BiLSTM softmax, n-gram bag softmax).
 
     The BiLSTM reads the token sequence (mean and max pooling over its states see the whole
     message, not just its end); the bag of hashed n-grams (fastText-style) catches typos and
-    sub-words the vocabulary has never seen. Each has its own softmax and its own loss, so the
-    slower-learning bag is trained fully even when the BiLSTM starts to overfit; the answer is
-    the average of the two, which beats either alone. `steps` (batches in the whole fit) sets the
-    length of the learning-rate schedule.
+    sub-words the vocabulary has never seen.
+    """
+    x = layers.Embedding(vocab_size, s.embedding_dim, mask_zero=True, name=f"embedding_{m}")(ids)
+    x = layers.SpatialDropout1D(s.dropout / 2)(x)
+    x = layers.Bidirectional(layers.LSTM(s.lstm_units, return_sequences=True), name=f"bilstm_{m}")(x)
+    x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+    sequence = layers.Dense(n_labels, activation="softmax", name=f"lstm_{m}")(layers.Dropout(s.dropout)(x))
+    g = layers.Embedding(s.ngram_buckets, s.ngram_dim, mask_zero=True, name=f"ngram_embedding_{m}")(grams)
+    g = layers.GlobalAveragePooling1D()(g)
+    bag = layers.Dense(n_labels, activation="softmax", name=f"ngrams_{m}")(layers.Dropout(s.dropout / 2)(g))
+    return sequence, bag
+
+
+def build_model(vocab_size: int, n_labels: int, s: ModelSettings, steps: int) -> tuple[keras.Model, keras.Model]:
+    """(model to train, model to serve): the average of every member's two classifiers.
+
+    Each classifier has its own softmax and its own loss, so the slower-learning bag is trained
+    fully even when the BiLSTM starts to overfit, and members (differently initialised) do not
+    lean on each other: their average beats any one of them. `steps` (batches in the whole fit)
+    sets the length of the learning-rate schedule.
     """
     ids = keras.Input(shape=(s.max_len,), dtype="int32", name="token_ids")
     grams = keras.Input(shape=(s.max_ngrams,), dtype="int32", name="ngram_ids")
-    x = layers.Embedding(vocab_size, s.embedding_dim, mask_zero=True, name="embedding")(ids)
-    x = layers.SpatialDropout1D(s.dropout / 2)(x)
-    x = layers.Bidirectional(layers.LSTM(s.lstm_units, return_sequences=True), name="bilstm")(x)
-    x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
-    sequence = layers.Dense(n_labels, activation="softmax", name="lstm")(layers.Dropout(s.dropout)(x))
-    g = layers.Embedding(s.ngram_buckets, s.ngram_dim, mask_zero=True, name="ngram_embedding")(grams)
-    g = layers.GlobalAveragePooling1D()(g)
-    bag = layers.Dense(n_labels, activation="softmax", name="ngrams")(layers.Dropout(s.dropout / 2)(g))
-    intent = layers.Average(name="intent")([sequence, bag])
+    heads = {}
+    for m in range(s.members):
+        heads[f"lstm_{m}"], heads[f"ngrams_{m}"] = _member(ids, grams, vocab_size, n_labels, s, m)
+    intent = layers.Average(name="intent")(list(heads.values()))
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing)
-    training = keras.Model([ids, grams], {"intent": intent, "lstm": sequence, "ngrams": bag}, name="intent_training")
+    outputs = {"intent": intent, **heads}
+    training = keras.Model([ids, grams], outputs, name="intent_training")
     training.compile(
         optimizer=keras.optimizers.Adam(learning_rate(s, steps)),
-        loss={"intent": loss, "lstm": loss, "ngrams": loss},
-        loss_weights={"intent": 1.0, "lstm": 0.5, "ngrams": 0.5},
+        loss={name: loss for name in outputs},
+        loss_weights={name: 1.0 if name == "intent" else 0.5 for name in outputs},
         metrics={"intent": ["accuracy"]},
     )
     return training, keras.Model([ids, grams], intent, name="intent_bilstm")

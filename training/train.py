@@ -43,9 +43,10 @@ def data_hash(examples: list[Example]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _targets(y: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+def _targets(model: keras.Model, y: np.ndarray, n_labels: int) -> dict[str, np.ndarray]:
+    """The same labels for every output: the average and each classifier trained on its own."""
     onehot = keras.utils.to_categorical(y, n_labels)
-    return {"intent": onehot, "lstm": onehot, "ngrams": onehot}
+    return {name: onehot for name in model.output_names}
 
 
 def _history(raw: dict[str, list]) -> dict[str, list[float]]:
@@ -91,8 +92,8 @@ def train(
     model, serving = build_model(len(encoder), len(labels), s, steps)
     fit = model.fit(
         (ids_train, grams_train),
-        _targets(y_train, len(labels)),
-        validation_data=((ids_val, grams_val), _targets(y_val, len(labels))),
+        _targets(model, y_train, len(labels)),
+        validation_data=((ids_val, grams_val), _targets(model, y_val, len(labels))),
         epochs=s.max_epochs,
         batch_size=s.batch_size,
         callbacks=[
