@@ -42,8 +42,9 @@ def build_model(vocab_size: int, n_labels: int, s: ModelSettings, steps: int) ->
 
     Each classifier has its own softmax and its own loss, so the slower-learning bag is trained
     fully even when the BiLSTM starts to overfit, and members (differently initialised) do not
-    lean on each other: their average beats any one of them. `steps` (batches in the whole fit)
-    sets the length of the learning-rate schedule.
+    lean on each other, so their average errs less than one alone (the measured trade of more
+    members is in config.toml). `steps` (batches in the whole fit) sets the length of the
+    learning-rate schedule.
     """
     ids = keras.Input(shape=(s.max_len,), dtype="int32", name="token_ids")
     grams = keras.Input(shape=(s.max_ngrams,), dtype="int32", name="ngram_ids")
