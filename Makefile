@@ -29,7 +29,7 @@ lint: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
 
-# Benchmarks (about 15 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
+# Benchmarks (about 25 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
 # The bench extra (fastText) is installed once, on top of the test venv.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)

@@ -24,6 +24,7 @@ TEST_MODEL = """
 [model]
 embedding_dim = 64
 lstm_units = 48
+members = 1
 max_epochs = 10
 patience = 10
 """

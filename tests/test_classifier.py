@@ -2,6 +2,7 @@
 
 import csv
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from storage.db import open_db
 from storage.registry import ModelRegistry
 from training.classifier import Classifier, ModelLoadError
 from training.domain import load_domain
+from training.tokenize import tokenize
 
 from conftest import DATA, ROOT
 
@@ -43,13 +45,33 @@ def test_served_model_matches_the_keras_model(live_dir, classifier):
 
     from training.train import encode_all
 
-    texts = parity_texts()
+    words = "hi my parcel came damaged and the box was open can i get a refund or a new one".split() * 3
+    edges = [" ".join(words[:n]) for n in (7, 8, 9, 15, 16, 17, 31, 32, 33)]  # of each served length, 8/16/32
+    texts = parity_texts() + edges
+    assert [len(tokenize(t)) for t in edges] == [7, 8, 9, 15, 16, 17, 31, 32, 33]
     keras_probs = keras.models.load_model(live_dir / "model.keras").predict(
         encode_all(classifier.encoder, texts), verbose=0
     )
     served = np.array([classifier.probabilities(t) for t in texts])
     assert (served.argmax(axis=1) == keras_probs.argmax(axis=1)).all()
     assert np.abs(served - keras_probs).max() < 1e-4
+
+
+def test_a_model_exported_at_a_fixed_length_still_serves(tmp_path, live_dir, classifier):
+    """Versions exported before sequence lengths were opened stay loadable (fallback, rollback)."""
+    import keras
+    import tensorflow as tf
+
+    fixed = tmp_path / "fixed"
+    shutil.copytree(live_dir, fixed)
+    n = classifier.encoder
+    signature = [[tf.TensorSpec([1, n.max_len], tf.int32), tf.TensorSpec([1, n.max_ngrams], tf.int32)]]
+    keras.models.load_model(live_dir / "model.keras").export(tmp_path / "saved", input_signature=signature, verbose=False)
+    (fixed / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "saved")).convert())
+    old = Classifier(fixed)
+    assert classifier.lengths == [8, 16, 32] and old.lengths == [32]
+    for text in ["where is my order", "我的订单到哪里了", "order " * 40]:
+        assert np.abs(old.probabilities(text) - classifier.probabilities(text)).max() < 1e-4
 
 
 @pytest.mark.parametrize(
@@ -115,6 +137,18 @@ def test_the_answer_is_the_average_of_every_members_two_classifiers():
     assert np.allclose(serving(inputs), np.mean([outputs[name] for name in heads], axis=0), atol=1e-6)
     with pytest.raises(ConfigError, match="members"):
         ModelSettings(members=0)
+
+
+@pytest.mark.parametrize("fraction, stratified", [(0.5, True), (0.05, False)])
+def test_the_validation_split_is_stratified_only_when_it_can_hold_every_class(fraction, stratified):
+    from training.config import ModelSettings
+    from training.train import _split
+
+    y = np.repeat(np.arange(40), 3)  # 40 intents, 3 examples each: 5% is 6 examples
+    rows = np.arange(len(y))
+    train_rows, val_rows, *_, y_val = _split(rows, rows, y, ModelSettings(validation_fraction=fraction))
+    assert len(val_rows) == math.ceil(len(y) * fraction) and sorted([*train_rows, *val_rows]) == list(rows)
+    assert (len(set(y_val)) == 40) == stratified
 
 
 def test_gold_metrics_count_a_policy_fallback_as_out_of_scope(classifier):

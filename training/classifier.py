@@ -7,6 +7,7 @@ TensorFlow: about a millisecond per message and tens of MB instead of hundreds.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,23 @@ from ai_edge_litert.interpreter import Interpreter
 from training.domain import OUT_OF_SCOPE
 from training.tokenize import Encoder
 
+SHORTEST = 8  # tokens: shorter inputs save little more (the n-gram bag's cost stays)
+
 
 class ModelLoadError(RuntimeError):
     """A model directory that is missing files or cannot be read."""
 
 
 class Classifier:
-    """One model version, loaded once; `predict` is the per-message hot path."""
+    """One model version, loaded once; `predict` is the per-message hot path.
+
+    LiteRT runs the BiLSTM one token at a time over the whole input, so a 32-token input costs four
+    times an 8-token one. Models exported with an open sequence length get one interpreter per
+    length in `lengths` (8, 16, ... up to max_len), and each message runs in the shortest that
+    holds its tokens and at least one padding position, as in training (the max pooling sees the
+    masked steps' zero outputs; the rest of the model ignores padding), so the answer is the same,
+    only sooner. Models exported at a fixed length (before this) run at that length.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -30,32 +41,55 @@ class Classifier:
             self.labels: list[str] = json.loads((self.directory / "labels.json").read_text())
             meta_path = self.directory / "meta.json"
             self.meta: dict = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            self._interpreter = Interpreter(model_path=str(self.directory / "model.tflite"), num_threads=1)
-            self._interpreter.allocate_tensors()
+            self._interpreters = self._load((self.directory / "model.tflite").read_bytes())
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load model from {self.directory}: {exc}") from exc
-        self._ids, self._grams = self._input_indices()
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        self.lengths = sorted(self._interpreters)
         self.version: str = self.directory.name  # the registry names each version by its directory
 
-    def _input_indices(self) -> tuple[int, int]:
+    def _load(self, model: bytes) -> dict[int, tuple[Interpreter, int, int, int]]:
+        """Sequence length -> (interpreter, token ids input, n-grams input, output)."""
+        ids, _ = self._input_details(Interpreter(model_content=model))
+        open_length = ids["shape_signature"][1] == -1
+        lengths = _lengths(self.encoder.max_len) if open_length else [self.encoder.max_len]
+        return {n: self._sized(model, n) for n in lengths}
+
+    def _sized(self, model: bytes, length: int) -> tuple[Interpreter, int, int, int]:
+        interpreter = Interpreter(model_content=model, num_threads=1)
+        ids, grams = self._input_details(interpreter)
+        interpreter.resize_tensor_input(ids["index"], [1, length])
+        interpreter.allocate_tensors()
+        return interpreter, ids["index"], grams["index"], interpreter.get_output_details()[0]["index"]
+
+    def _input_details(self, interpreter: Interpreter) -> tuple[dict, dict]:
         """The export names its inputs positionally (args_0, args_0_1): token ids, then n-grams."""
-        details = sorted(self._interpreter.get_input_details(), key=lambda d: d["name"])
-        shapes = [list(d["shape"]) for d in details]
-        if shapes != [[1, self.encoder.max_len], [1, self.encoder.max_ngrams]]:
+        ids, grams = sorted(interpreter.get_input_details(), key=lambda d: d["name"])
+        shapes = [list(ids["shape_signature"]), list(grams["shape_signature"])]
+        if shapes[0] not in ([1, -1], [1, self.encoder.max_len]) or shapes[1] != [1, self.encoder.max_ngrams]:
             raise ModelLoadError(f"{self.directory}: model inputs {shapes} do not match encoder.json")
-        return details[0]["index"], details[1]["index"]
+        return ids, grams
 
     def probabilities(self, text: str) -> np.ndarray:
         ids, grams = self.encoder.encode(text)
-        self._interpreter.set_tensor(self._ids, np.array([ids], dtype=np.int32))
-        self._interpreter.set_tensor(self._grams, np.array([grams], dtype=np.int32))
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output)[0].copy()
+        tokens = np.count_nonzero(ids)  # a token's id is never PAD (0): padding only trails
+        length = self.lengths[min(bisect_right(self.lengths, tokens), len(self.lengths) - 1)]
+        interpreter, ids_input, grams_input, output = self._interpreters[length]
+        interpreter.set_tensor(ids_input, np.array([ids[:length]], dtype=np.int32))
+        interpreter.set_tensor(grams_input, np.array([grams], dtype=np.int32))
+        interpreter.invoke()
+        return interpreter.get_tensor(output)[0].copy()
 
     def predict(self, text: str, k: int = 5, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]:
         """The k most likely intents, most likely first (see `rank`)."""
         return rank(self.probabilities(text), self.labels, k, out_of_scope_weight)
+
+
+def _lengths(max_len: int) -> list[int]:
+    """max_len, its half, its quarter, ... while at least SHORTEST: a few interpreters cover every length."""
+    lengths = [max_len]
+    while lengths[0] // 2 >= SHORTEST:
+        lengths.insert(0, lengths[0] // 2)
+    return lengths
 
 
 def rank(probs: np.ndarray, labels: list[str], k: int, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]:

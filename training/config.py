@@ -19,8 +19,8 @@ class ModelSettings:
     ngram_buckets: int = 40000
     max_ngrams: int = 256
     ngram_dim: int = 64
-    lstm_units: int = 96
-    members: int = 1
+    lstm_units: int = 64
+    members: int = 2
     dropout: float = 0.3
     label_smoothing: float = 0.05
     learning_rate: float = 0.02
@@ -28,7 +28,7 @@ class ModelSettings:
     batch_size: int = 64
     max_epochs: int = 12
     patience: int = 12
-    validation_fraction: float = 0.1
+    validation_fraction: float = 0.05
     seed: int = 1234
 
     def __post_init__(self) -> None:

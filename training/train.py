@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import tempfile
 from collections.abc import Callable
@@ -63,9 +64,12 @@ def encode_all(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarr
 
 
 def _split(ids: np.ndarray, grams: np.ndarray, y: np.ndarray, s: ModelSettings) -> list[np.ndarray]:
-    """Stratified validation split when every class can spare an example, plain otherwise."""
+    """Stratified when the split can hold every class and every class can spare an example (small
+    data with many intents cannot), plain otherwise."""
     counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
+    counts = counts[counts > 0]
+    fits = math.ceil(len(y) * s.validation_fraction) >= len(counts) and counts.min() >= 2
+    stratify = y if fits else None
     return train_test_split(ids, grams, y, test_size=s.validation_fraction, random_state=s.seed, stratify=stratify)
 
 
@@ -106,8 +110,9 @@ def train(
 
 
 def export_tflite(model: keras.Model, s: ModelSettings) -> bytes:
-    """Batch 1, fixed lengths: the shapes the bot serves, so LiteRT needs no resizing."""
-    signature = [[tf.TensorSpec([1, s.max_len], tf.int32), tf.TensorSpec([1, s.max_ngrams], tf.int32)]]
+    """Batch 1, as the bot serves; the token length left open, so the Classifier can run each
+    message at the shortest length that holds it (its n-grams stay max_ngrams long: cheap)."""
+    signature = [[tf.TensorSpec([1, None], tf.int32), tf.TensorSpec([1, s.max_ngrams], tf.int32)]]
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", input_signature=signature, verbose=False)
         return tf.lite.TFLiteConverter.from_saved_model(tmp).convert()
