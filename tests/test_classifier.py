@@ -64,8 +64,8 @@ def test_a_model_exported_at_a_fixed_length_still_serves(tmp_path, live_dir, cla
 
     fixed = tmp_path / "fixed"
     shutil.copytree(live_dir, fixed)
-    n = classifier.encoder
-    signature = [[tf.TensorSpec([1, n.max_len], tf.int32), tf.TensorSpec([1, n.max_ngrams], tf.int32)]]
+    encoder = classifier.encoder
+    signature = [[tf.TensorSpec([1, encoder.max_len], tf.int32), tf.TensorSpec([1, encoder.max_ngrams], tf.int32)]]
     keras.models.load_model(live_dir / "model.keras").export(tmp_path / "saved", input_signature=signature, verbose=False)
     (fixed / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "saved")).convert())
     old = Classifier(fixed)
