@@ -41,43 +41,45 @@ class Classifier:
             self.labels: list[str] = json.loads((self.directory / "labels.json").read_text())
             meta_path = self.directory / "meta.json"
             self.meta: dict = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            self._interpreters = self._load((self.directory / "model.tflite").read_bytes())
+            self._load((self.directory / "model.tflite").read_bytes())
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load model from {self.directory}: {exc}") from exc
         self.lengths = sorted(self._interpreters)
         self.version: str = self.directory.name  # the registry names each version by its directory
 
-    def _load(self, model: bytes) -> dict[int, tuple[Interpreter, int, int, int]]:
-        """Sequence length -> (interpreter, token ids input, n-grams input, output)."""
-        ids, _ = self._input_details(Interpreter(model_content=model))
+    def _load(self, model: bytes) -> None:
+        """One interpreter per sequence length; every one has the same input and output indices."""
+        probe = Interpreter(model_content=model)
+        ids, grams = self._input_details(probe)
+        self._ids, self._grams = ids["index"], grams["index"]
+        self._output = probe.get_output_details()[0]["index"]
         open_length = ids["shape_signature"][1] == -1
         lengths = _lengths(self.encoder.max_len) if open_length else [self.encoder.max_len]
-        return {n: self._sized(model, n) for n in lengths}
+        self._interpreters = {n: self._sized(model, n) for n in lengths}
 
-    def _sized(self, model: bytes, length: int) -> tuple[Interpreter, int, int, int]:
+    def _sized(self, model: bytes, length: int) -> Interpreter:
         interpreter = Interpreter(model_content=model, num_threads=1)
-        ids, grams = self._input_details(interpreter)
-        interpreter.resize_tensor_input(ids["index"], [1, length])
+        interpreter.resize_tensor_input(self._ids, [1, length])
         interpreter.allocate_tensors()
-        return interpreter, ids["index"], grams["index"], interpreter.get_output_details()[0]["index"]
+        return interpreter
 
     def _input_details(self, interpreter: Interpreter) -> tuple[dict, dict]:
         """The export names its inputs positionally (args_0, args_0_1): token ids, then n-grams."""
         ids, grams = sorted(interpreter.get_input_details(), key=lambda d: d["name"])
         shapes = [list(ids["shape_signature"]), list(grams["shape_signature"])]
         if shapes[0] not in ([1, -1], [1, self.encoder.max_len]) or shapes[1] != [1, self.encoder.max_ngrams]:
-            raise ModelLoadError(f"{self.directory}: model inputs {shapes} do not match encoder.json")
+            raise ValueError(f"model inputs {shapes} do not match encoder.json")
         return ids, grams
 
     def probabilities(self, text: str) -> np.ndarray:
         ids, grams = self.encoder.encode(text)
         tokens = np.count_nonzero(ids)  # a token's id is never PAD (0): padding only trails
         length = self.lengths[min(bisect_right(self.lengths, tokens), len(self.lengths) - 1)]
-        interpreter, ids_input, grams_input, output = self._interpreters[length]
-        interpreter.set_tensor(ids_input, np.array([ids[:length]], dtype=np.int32))
-        interpreter.set_tensor(grams_input, np.array([grams], dtype=np.int32))
+        interpreter = self._interpreters[length]
+        interpreter.set_tensor(self._ids, np.array([ids[:length]], dtype=np.int32))
+        interpreter.set_tensor(self._grams, np.array([grams], dtype=np.int32))
         interpreter.invoke()
-        return interpreter.get_tensor(output)[0].copy()
+        return interpreter.get_tensor(self._output)[0].copy()
 
     def predict(self, text: str, k: int = 5, out_of_scope_weight: float = 1.0) -> list[tuple[str, float]]:
         """The k most likely intents, most likely first (see `rank`)."""
