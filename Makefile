@@ -29,7 +29,7 @@ lint: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
 
-# Benchmarks (about 25 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/retrain_scaling.png.
+# Benchmarks (about 25 minutes on two cores): bench/results.json, BENCHMARKS.md, bench/figures/.
 # The bench extra (fastText) is installed once, on top of the test venv.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
@@ -37,7 +37,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # Reliability (about 22 minutes on two cores): the soak under injected faults, the kill -9 loops and
 # every hypothesis property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md.

@@ -1,6 +1,6 @@
-"""BENCHMARKS.md and bench/retrain_scaling.png from bench/results.json.
+"""BENCHMARKS.md and bench/figures/ from bench/results.json.
 
-    .venv/bin/python bench/report.py     # rewrite both from the results of the last `make bench`
+    .venv/bin/python -m bench.report [RESULTS.json]   # rewrite both from the results of the last `make bench`
 
 Every number in the report is read from results.json, i.e. measured by one `make bench` run;
 ratios are of numbers from that same run.
@@ -14,12 +14,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.files import BENCHMARKS, FIGURES, RESULTS, ROOT, STARTER_CV_RECORD, TUNE_RECORD
+
 SYSTEM_NAMES = {"supportbot": "supportbot (ours)", "tfidf_linearsvc": "TF-IDF + LinearSVC", "fasttext": "fastText"}
-
-
-EXPERIMENTS = ROOT / "bench" / "experiments.jsonl"
-STARTER_EXPERIMENTS = ROOT / "bench" / "starter_experiments.jsonl"
+SCALING_FIGURE = "retrain_scaling.png"  # in FIGURES
 
 
 def plot_scaling(results: dict, path: Path) -> None:
@@ -68,7 +66,7 @@ def render(results: dict) -> str:
         "",
         f"Measured by `{meta['command']}` (`{meta['runs']}`) on {meta['date']}, in "
         f"{meta['wall_s'] / 60:.1f} minutes. Every figure below comes from that one run (`bench/results.json`); "
-        "ratios compare numbers from the same run. Regenerate the text alone with `.venv/bin/python bench/report.py`.",
+        "ratios compare numbers from the same run. Regenerate the text alone with `.venv/bin/python -m bench.report`.",
         "",
         f"**Machine:** {m['nproc']} CPU cores (`nproc`), {m['cpu_model']}, {m['mem_gb']} GB RAM, {m['os']}, "
         f"Python {m['python']}. The machine is shared: load average {', '.join(map(str, meta['load_average_start']))} "
@@ -161,7 +159,7 @@ def render(results: dict) -> str:
         f"{e2e['users']} simulated customers at once, {e2e['messages_per_user']} messages each after one warm-up "
         "message, each sending its next message as soon as the answer arrives; the real application "
         "(tests/harness.py `running_bot`, the starter model, its own SQLite) long-polling the local Bot API server "
-        "(tests/botapi) over HTTP, everything in one process and event loop (plus the bot's storage thread). "
+        "(tests/botapi) over HTTP, everything in one process and event loop (plus the bot's worker thread). "
         "Reply latency: from the customer's update "
         "being queued on the server to the bot's sendMessage arriving there. The per-customer flood guard is raised "
         "for the run (a simulated customer writes far faster than a person). Each bot against a fresh server, same run.",
@@ -180,7 +178,7 @@ def render(results: dict) -> str:
         f"supportbot / rate-limited echo: {e2e['ratio_to_echo_ratelimited']:.2f}× the throughput; without the "
         f"limiter on both sides, supportbot / echo: {e2e['unlimited_ratio_to_echo']:.2f}× (each of its answers "
         "also stores the message, classifies it, stores the prediction and the reply, and records the delivery, "
-        "on the bot's storage thread). The two unlimited bots ran alternately, "
+        "on the bot's worker thread). The two unlimited bots ran alternately, "
         f"{e2e['rounds']} rounds each; the table shows each one's median round (answers/s per round: echo "
         f"{_rounds(e2e['echo_rounds_msgs_per_s'])}; supportbot {_rounds(e2e['unlimited_rounds_msgs_per_s'])}). "
         + (f"Under this load the bot runs at the rate limiter's pace (AIORateLimiter enforces Telegram's flood limit "
@@ -200,14 +198,14 @@ def render(results: dict) -> str:
         "",
         "## Retraining time vs data size",
         "",
-        "![retraining time vs number of examples](bench/retrain_scaling.png)",
+        f"![retraining time vs number of examples]({(FIGURES / SCALING_FIGURE).relative_to(ROOT)})",
         "",
         f"`training.train.train` with config.toml's [model] settings on BANKING77 samples, one fresh process per size, "
         f"each run for exactly {meta['scaling_epochs']} epochs (early stopping taken out, so sizes are comparable; "
         "a nightly run goes through config.toml's whole schedule). 1k-5k: stratified samples of train.csv, "
         "10k: a random 10,000 of its 10,003 rows; "
         "20k: all 10,003 rows plus 9,997 copies of random rows, each with one typo (two letters swapped, one "
-        "dropped or doubled in a 4+-letter word) — see bench/scaling.py. The time includes building the vocabulary and "
+        "dropped or doubled in a 4+-letter word) — see bench/phases/scaling.py. The time includes building the vocabulary and "
         "encoding, not the LiteRT export; s/epoch is train (s) / epochs, so it carries the one-off setup (building "
         "the model and tracing its graph), which weighs most on the smallest sizes.",
         "",
@@ -239,8 +237,8 @@ def render(results: dict) -> str:
         f"Out-of-scope recall {_f(starter['oos_recall'], 4)}; in-scope accuracy {_f(starter['inscope_accuracy'], 4)}.",
         "",
         *policy_choice(starter, results.get("starter_cv")),
-        *starter_experiments(STARTER_EXPERIMENTS),
-        *experiments(EXPERIMENTS),
+        *starter_experiments(STARTER_CV_RECORD),
+        *experiments(TUNE_RECORD),
         "## Phases",
         "",
         "| phase | seconds |",
@@ -267,7 +265,7 @@ def policy_choice(starter: dict, cv: dict | None) -> list[str]:
                starter["validation_sweep"])]
     if cv:
         sweeps.insert(0, (f"{cv['folds']}-fold cross-validation of the {cv['n']:,} training examples (each one "
-                          f"predicted by the model that did not train on it; `bench/policy_cv.py`, {cv['seconds']:.0f} s)",
+                          f"predicted by the model that did not train on it; `bench/phases/policy_cv.py`, {cv['seconds']:.0f} s)",
                           cv["sweep"]))
     for title, rows in sweeps:
         lines += [
@@ -276,8 +274,10 @@ def policy_choice(starter: dict, cv: dict | None) -> list[str]:
             "| out-of-scope weight | fall back below | accuracy | en | zh | out-of-scope recall | in-scope accuracy |",
             "|---|---|---|---|---|---|---|",
         ]
-        lines += [f"| {r['out_of_scope_weight']} | {r['suggest']} | {_f(r['accuracy'], 4)} | {_f(r['en_accuracy'], 4)} | "
-                  f"{_f(r['zh_accuracy'], 4)} | {_f(r['oos_recall'], 4)} | {_f(r['inscope_accuracy'], 4)} |" for r in rows]
+        for r in rows:
+            a = r["answered"]
+            lines.append(f"| {r['out_of_scope_weight']} | {r['suggest']} | {_f(a['accuracy'], 4)} | {_f(a['en_accuracy'], 4)} | "
+                         f"{_f(a['zh_accuracy'], 4)} | {_f(a['oos_recall'], 4)} | {_f(a['inscope_accuracy'], 4)} |")
         lines.append("")
     return lines
 
@@ -290,36 +290,39 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 def starter_experiments(path: Path) -> list[str]:
-    """Model selection on the starter domain, one row per `bench/starter_cv.py` run (cross-validation)."""
+    """Model selection on the starter domain, one row per `bench/experiments/starter_cv.py` run (cross-validation)."""
     rows = _jsonl(path)
     if not rows:
         return []
     lines = [
         "## Model selection on the starter domain (cross-validation of the training data)",
         "",
-        "Each row is one `.venv/bin/python bench/starter_cv.py NAME OVERRIDES NOTE` run "
-        "(`bench/starter_experiments.jsonl`): config.toml's settings plus the overrides, trained five times on "
+        "Each row is one `.venv/bin/python -m bench.experiments.starter_cv NAME OVERRIDES NOTE` run "
+        f"(`{path.relative_to(ROOT)}`): config.toml's settings plus the overrides, trained five times on "
         "the starter training data, every example scored as the bot would answer it by the model that did not "
         "train on it. The gold set is never read there.",
         "",
         "| run | what changed | examples | accuracy | en | zh | out-of-scope recall | in-scope accuracy | seconds | load |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r['name']} | {r['note']} | {r['n']:,} | {r['accuracy']:.4f} | {r['en_accuracy']:.4f} | "
-              f"{r['zh_accuracy']:.4f} | {r['oos_recall']:.4f} | {r['inscope_accuracy']:.4f} | {r['seconds']} | "
-              f"{r['load_average']} |" for r in rows]
+    for r in rows:
+        a = r["answered"]
+        lines.append(f"| {r['name']} | {r['note']} | {r['n']:,} | {a['accuracy']:.4f} | {a['en_accuracy']:.4f} | "
+                     f"{a['zh_accuracy']:.4f} | {a['oos_recall']:.4f} | {a['inscope_accuracy']:.4f} | {r['seconds']} | "
+                     f"{r['load_average']} |")
     return [*lines, ""]
 
 
 def experiments(path: Path) -> list[str]:
-    """Model selection on BANKING77's validation split, one row per `bench/tune.py` run."""
+    """Model selection on BANKING77's validation split, one row per `bench/experiments/tune.py` run."""
     rows = _jsonl(path)
     if not rows:
         return []
     lines = [
         "## Model selection: what we tried (validation split only)",
         "",
-        "Each row is one `.venv/bin/python bench/tune.py NAME OVERRIDES NOTE` run (`bench/experiments.jsonl`): "
+        "Each row is one `.venv/bin/python -m bench.experiments.tune NAME OVERRIDES NOTE` run "
+        f"(`{path.relative_to(ROOT)}`): "
         "the nightly training code on BANKING77's train.csv, scored on the 1,001-message validation split "
         "`train()` holds out (seed 1234; a different seed also draws a different split). test.csv is never read "
         "there; only the table at the top of this page touches it. The starting point was the previous default "
@@ -350,11 +353,12 @@ def experiments(path: Path) -> list[str]:
     return lines
 
 
-def write_report(results: dict, markdown: Path, png: Path) -> None:
-    plot_scaling(results, png)
+def write_report(results: dict, markdown: Path = BENCHMARKS, figures: Path = FIGURES) -> None:
+    figures.mkdir(parents=True, exist_ok=True)
+    plot_scaling(results, figures / SCALING_FIGURE)
     markdown.write_text(render(results), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results.json"
-    write_report(json.loads(source.read_text()), ROOT / "BENCHMARKS.md", ROOT / "bench" / "retrain_scaling.png")
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    write_report(json.loads(source.read_text()))

@@ -1,8 +1,8 @@
 """`make bench`: every benchmark, one process at a time, then bench/results.json and BENCHMARKS.md.
 
-    .venv/bin/python bench/run.py [--keep]
+    .venv/bin/python -m bench.run [--keep]
 
-Each phase is its own Python process (bench/*.py), so no phase measures memory or speed with
+Each phase is its own Python process (`python -m bench.phases.NAME`), so no phase measures memory or speed with
 another's libraries loaded (the serving phase must not even have TensorFlow imported), and the
 machine runs one heavy process at a time. The working directory (starter model, databases) is
 a temporary directory, removed at the end unless --keep. Phase logs go to bench/logs/ (ignored).
@@ -21,13 +21,11 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from common import BANKING77, ROOT, write_json
-from report import write_report
+from bench.files import BANKING77, BENCH, FIGURES, RESULTS, ROOT, write_json
+from bench.report import write_report
 
-BENCH = ROOT / "bench"
-RESULTS = BENCH / "results.json"
 SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
-SCALING_EPOCHS = 3  # fixed epochs per size: see bench/scaling.py
+SCALING_EPOCHS = 3  # fixed epochs per size: see bench/phases/scaling.py
 BANKING77_COMMAND = ["benchmark", "--train", str(BANKING77 / "train.csv"), "--test", str(BANKING77 / "test.csv"),
                      "--baselines", "--json"]
 
@@ -90,16 +88,16 @@ def main(keep: bool = False) -> None:
     logs.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     phases = Phases(logs)
-    py = lambda script: str(BENCH / script)  # noqa: E731
+    phase = lambda name: ["-m", f"bench.phases.{name}"]  # noqa: E731
     try:
-        starter = phases.run("starter", [py("starter.py"), str(work), str(work / "starter.json")], work / "starter.json")
-        cv = phases.run("policy_cv", [py("policy_cv.py"), str(work), str(work / "policy_cv.json")], work / "policy_cv.json")
-        serving = phases.run("serving", [py("serving.py"), str(work), str(work / "serving.json")], work / "serving.json")
-        keras = phases.run("keras_predict", [py("keras_predict.py"), str(work), starter["model_dir"],
+        starter = phases.run("starter", [*phase("starter"), str(work), str(work / "starter.json")], work / "starter.json")
+        cv = phases.run("policy_cv", [*phase("policy_cv"), str(work), str(work / "policy_cv.json")], work / "policy_cv.json")
+        serving = phases.run("serving", [*phase("serving"), str(work), str(work / "serving.json")], work / "serving.json")
+        keras = phases.run("keras_predict", [*phase("keras_predict"), str(work), starter["model_dir"],
                                              str(work / "keras.json")], work / "keras.json")
-        e2e = phases.run("e2e", [py("e2e.py"), str(work), str(work / "e2e.json")], work / "e2e.json")
+        e2e = phases.run("e2e", [*phase("e2e"), str(work), str(work / "e2e.json")], work / "e2e.json")
         banking77 = phases.run("banking77", ["-m", "bot.cli", *BANKING77_COMMAND])
-        scaling = [phases.run(f"scaling_{n}", [py("scaling.py"), str(n), str(work / f"scaling_{n}.json"),
+        scaling = [phases.run(f"scaling_{n}", [*phase("scaling"), str(n), str(work / f"scaling_{n}.json"),
                                                str(SCALING_EPOCHS)], work / f"scaling_{n}.json")
                    for n in SCALING_SIZES]
     finally:
@@ -128,7 +126,7 @@ def main(keep: bool = False) -> None:
         "meta": {
             "date": date,
             "command": "make bench",
-            "runs": ".venv/bin/python bench/run.py",
+            "runs": ".venv/bin/python -m bench.run",
             "banking77_command": "supportbot " + " ".join(BANKING77_COMMAND),
             "machine": machine(),
             "load_average_start": [round(x, 2) for x in load_start],
@@ -142,8 +140,8 @@ def main(keep: bool = False) -> None:
     }
     results["starter"].pop("model_dir", None)  # a temporary directory, gone now
     write_json(RESULTS, results)
-    write_report(results, ROOT / "BENCHMARKS.md", BENCH / "retrain_scaling.png")
-    print(f"wrote {RESULTS.relative_to(ROOT)}, BENCHMARKS.md and bench/retrain_scaling.png "
+    write_report(results)
+    print(f"wrote {RESULTS.relative_to(ROOT)}, BENCHMARKS.md and {FIGURES.relative_to(ROOT)}/ "
           f"in {results['meta']['wall_s'] / 60:.1f} min")
 
 

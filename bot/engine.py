@@ -11,19 +11,36 @@ import dataclasses
 import logging
 import sqlite3
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlite_utils import Database
 
 from bot.pending import PendingWrites
-from storage.conversations import Conversations, StoredMessage
+from storage.feedback import Feedback
+from storage.labels import Labels, LabelSource
+from storage.messages import Messages, StoredMessage
 from training.config import Config
 from training.domain import Domain
-from training.policy import HANDOFF_INTENT, Decision, answered_intent, decide, suggestions_from
+from training.policy import HANDOFF_INTENT, Action, Decision, answered_intent, decide, suggestions_from
 from training.redact import redact
 from training.serving import LiveModel
 from training.tokenize import language_of, tokenize
 
 log = logging.getLogger(__name__)
 
-HUMAN, UP, DOWN = "human", "up", "down"
+
+class Control(StrEnum):
+    """What a button can mean besides an intent: a person, or a rating of the answer."""
+
+    HUMAN = "human"
+    UP = "up"
+    DOWN = "down"
+
+
+def stored_text(text: str, max_chars: int) -> str:
+    """A customer's text as it is stored and classified: capped, personal data redacted
+    (`supportbot redact` shows an admin exactly this)."""
+    return redact(text[:max_chars])
 
 
 def is_storage_error(exc: Exception) -> bool:
@@ -44,7 +61,7 @@ class Incoming:
 @dataclass(frozen=True)
 class Button:
     label: str
-    choice: str  # an intent name, or HUMAN / UP / DOWN
+    choice: str  # an intent name, or a Control
 
 
 @dataclass(frozen=True)
@@ -52,13 +69,17 @@ class Reply:
     text: str
     message_id: int | None = None
     buttons: tuple[Button, ...] = field(default_factory=tuple)
-    action: str = "answer"
+    action: Action = Action.ANSWER
     intent: str | None = None
 
 
 class Engine:
-    def __init__(self, conversations: Conversations, model: LiveModel, domain: Domain, config: Config) -> None:
-        self.conversations = conversations
+    """One message at a time, on the worker thread (see bot/worker.py): it owns the per-message writes."""
+
+    def __init__(self, db: Database, model: LiveModel, domain: Domain, config: Config) -> None:
+        self.messages = Messages(db)
+        self.labels = Labels(db)
+        self.feedback = Feedback(db)
         self.model = model
         self.domain = domain
         self.config = config
@@ -71,8 +92,8 @@ class Engine:
 
     def record(self, incoming: Incoming) -> StoredMessage | None:
         """Store a message, redacted and capped; None when this update was stored before."""
-        text = redact(incoming.text[: self.config.limits.max_text_chars])
-        return self.conversations.add_incoming(
+        text = stored_text(incoming.text, self.config.limits.max_text_chars)
+        return self.messages.add_incoming(
             channel=incoming.channel,
             user=incoming.user,
             chat_id=incoming.chat_id,
@@ -97,9 +118,9 @@ class Engine:
             return None
         reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
         try:
-            self.conversations.add_reply(stored, reply.text, prediction)
+            self.messages.add_reply(stored, reply.text, prediction)
         except sqlite3.OperationalError as exc:
-            self.pending.hold(lambda: self.conversations.add_reply(stored, reply.text, prediction), exc)
+            self.pending.hold(lambda: self.messages.add_reply(stored, reply.text, prediction), exc)
         return reply
 
     def unanswered(self, external_key: str) -> Reply | None:
@@ -109,15 +130,15 @@ class Engine:
         leaves it undelivered; Telegram then delivers the update again and this answers it (the
         stored answer, buttons included, if there is one) instead of dropping it as a duplicate.
         """
-        found = self.conversations.unanswered(external_key)
+        found = self.messages.unanswered(external_key)
         if found is None:
             return None
         stored, text = found
         if text is None:  # killed between storing the message and storing its answer
             reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
-            self.conversations.add_reply(stored, reply.text, prediction)
+            self.messages.add_reply(stored, reply.text, prediction)
             return reply
-        prediction = self.conversations.prediction(stored.id)
+        prediction = self.messages.prediction(stored.id)
         if prediction is None:  # empty message or no model: a plain text answer
             return Reply(text, stored.id)
         decision = decide(prediction["topk"], self.config.policy)
@@ -125,10 +146,10 @@ class Engine:
 
     def _answer(self, text: str, language: str, message_id: int | None) -> tuple[Reply, dict | None]:
         if not tokenize(text):
-            return Reply(self.domain.message("empty", language), message_id, action="empty"), None
+            return Reply(self.domain.message("empty", language), message_id, action=Action.EMPTY), None
         classifier = self.model.current
         if classifier is None:
-            return Reply(self.domain.message("handoff", language), message_id, action="handoff"), None
+            return Reply(self.domain.message("handoff", language), message_id, action=Action.HANDOFF), None
         topk = classifier.predict(text, self.config.policy.top_k, self.config.policy.out_of_scope_weight)
         decision = decide(topk, self.config.policy)
         prediction = {
@@ -141,7 +162,7 @@ class Engine:
         return self._render(decision, message_id, language), prediction
 
     def _answer_unstored(self, incoming: Incoming, error: Exception) -> Reply:
-        text = redact(incoming.text[: self.config.limits.max_text_chars])
+        text = stored_text(incoming.text, self.config.limits.max_text_chars)
         language = self.language(text, incoming.language)
         reply, prediction = self._answer(text, language, None)
         unstored = dataclasses.replace(incoming, text=text, language=language)
@@ -149,18 +170,18 @@ class Engine:
         return dataclasses.replace(reply, buttons=())
 
     def _store_late(self, incoming: Incoming, reply_text: str, prediction: dict | None) -> None:
-        stored = self.conversations.add_incoming(
+        stored = self.messages.add_incoming(
             channel=incoming.channel, user=incoming.user, chat_id=incoming.chat_id, text=incoming.text,
             language=incoming.language, external_key=incoming.external_key,
         )
         if stored is not None:
-            self.conversations.add_reply(stored, reply_text, prediction)
+            self.messages.add_reply(stored, reply_text, prediction)
 
     def _render(self, decision: Decision, message_id: int | None, language: str) -> Reply:
-        if decision.action == "suggest":
+        if decision.action == Action.SUGGEST:
             return self._suggest(message_id, decision.suggestions, language, "did_you_mean", decision.intent)
         intent = answered_intent(decision)
-        buttons = (Button("👍", UP), Button("👎", DOWN)) if decision.action == "answer" else ()
+        buttons = (Button("👍", Control.UP), Button("👎", Control.DOWN)) if decision.action == Action.ANSWER else ()
         return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 
     def response(self, intent: str, language: str) -> str:
@@ -168,8 +189,8 @@ class Engine:
 
     def _suggest(self, message_id: int | None, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
         buttons = tuple(Button(self.domain.intents[i].title[language], i) for i in intents)
-        buttons += (Button(self.domain.message("talk_to_person", language), HUMAN),)
-        return Reply(self.domain.message(key, language), message_id, buttons, "suggest", intent)
+        buttons += (Button(self.domain.message("talk_to_person", language), Control.HUMAN),)
+        return Reply(self.domain.message(key, language), message_id, buttons, Action.SUGGEST, intent)
 
     def choose(self, message_id: int, channel: str, user: str, choice: str) -> Reply:
         """A button press on the reply to `message_id`: a suggestion, 👍/👎 or "talk to a person".
@@ -177,34 +198,34 @@ class Engine:
         Only the customer who wrote the message may press, and only a choice the bot offered
         for it, so a forged button cannot label someone else's message or an arbitrary intent.
         """
-        message = self.conversations.message(message_id)
-        prediction = self.conversations.prediction(message_id)
-        if message is None or prediction is None or self.conversations.owner(message_id) != (channel, user):
+        message = self.messages.get(message_id)
+        prediction = self.messages.prediction(message_id)
+        if message is None or prediction is None or self.messages.owner(message_id) != (channel, user):
             log.warning("refused button %r on message %s from %s:%s", choice, message_id, channel, user)
-            return Reply(self.domain.message("choice_expired", "en"), None, action="refused")
+            return Reply(self.domain.message("choice_expired", "en"), None, action=Action.REFUSED)
         reply = self._choose(message, prediction, choice)
-        if reply.action != "refused":
-            self.conversations.add_reply(message, reply.text, None)
+        if reply.action != Action.REFUSED:
+            self.messages.add_reply(message, reply.text, None)
         return reply
 
     def _choose(self, message: StoredMessage, prediction: dict, choice: str) -> Reply:
         message_id = message.id
         language = message.language or "en"
         offered = {intent for intent, _ in prediction["topk"]}
-        if choice == HUMAN:
-            return Reply(self.domain.message("handoff", language), message_id, action="handoff")
-        if choice in (UP, DOWN):
-            return self._feedback(message, prediction, choice == UP, language)
-        if choice not in offered or choice not in self.domain.intents or self.conversations.has_label(message_id):
-            return Reply(self.domain.message("choice_expired", language), message_id, action="refused")
-        self.conversations.add_label(message_id, choice, "suggestion")
-        action = "handoff" if choice == HANDOFF_INTENT else "answer"
+        if choice == Control.HUMAN:
+            return Reply(self.domain.message("handoff", language), message_id, action=Action.HANDOFF)
+        if choice in (Control.UP, Control.DOWN):
+            return self._feedback(message, prediction, choice == Control.UP, language)
+        if choice not in offered or choice not in self.domain.intents or self.labels.exists_for(message_id):
+            return Reply(self.domain.message("choice_expired", language), message_id, action=Action.REFUSED)
+        self.labels.add(message_id, choice, LabelSource.SUGGESTION)
+        action = Action.HANDOFF if choice == HANDOFF_INTENT else Action.ANSWER
         return Reply(self.response(choice, language), message_id, action=action, intent=choice)
 
     def _feedback(self, message: StoredMessage, prediction: dict, positive: bool, language: str) -> Reply:
-        if not self.conversations.add_feedback(message.id, positive):
-            return Reply(self.domain.message("choice_expired", language), message.id, action="refused")
+        if not self.feedback.add(message.id, positive):
+            return Reply(self.domain.message("choice_expired", language), message.id, action=Action.REFUSED)
         if positive:
-            return Reply(self.domain.message("feedback_thanks", language), message.id, action="feedback")
+            return Reply(self.domain.message("feedback_thanks", language), message.id, action=Action.FEEDBACK)
         others = suggestions_from(prediction["topk"], self.config.policy, exclude=prediction["intent"])
         return self._suggest(message.id, others, language, "feedback_sorry", prediction["intent"])

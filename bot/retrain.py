@@ -1,8 +1,8 @@
-"""Start and supervise training runs from the bot, and schedule the nightly one.
+"""Training runs started by the bot: a supervised child process per run.
 
-The run itself is a child process (`python -m training.pipeline`), so TensorFlow never
-enters the bot process and the event loop keeps answering customers while it trains. When
-the child ends, the bot swaps in whatever model is now live: no restart.
+The run itself is a child process (`python -m training.pipeline`), so TensorFlow never enters the
+bot process and the event loop keeps answering customers while it trains. When the child ends, the
+bot swaps in whatever model is now live: no restart.
 """
 
 from __future__ import annotations
@@ -12,82 +12,61 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
-from apscheduler.triggers.cron import CronTrigger
-
-from bot.runtime import Runtime
-from storage.runs import Runs
+from bot.usecases import training
+from bot.usecases.access import Actor
+from bot.worker import Worker
+from storage.runs import RunTrigger
 
 log = logging.getLogger(__name__)
 Finished = Callable[[dict], Awaitable[None]]
+SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 
 
 class Retrainer:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.runs = Runs(runtime.db)
-        self.tasks: dict[int, asyncio.Task] = {}
+    def __init__(self, worker: Worker, config_path: Path, var_dir: Path) -> None:
+        self.worker = worker
+        self.config_path = config_path
+        self.var_dir = var_dir
+        self.tasks: dict[int, asyncio.Task] = {}  # runs being supervised; each removes itself when done
 
-    async def start(self, trigger: str, requested_by: str | None = None, on_finish: Finished | None = None) -> int:
+    async def start(self, trigger: RunTrigger, actor: Actor, on_finish: Finished | None = None) -> int:
         """Take the lock, spawn the training process and return the run id at once.
 
-        Raises storage.runs.RunInProgress when a run (from any process) holds the lock.
+        Raises storage.runs.RunInProgress when a run (from any process) holds the lock, and
+        bot.usecases.access.NotAllowed when `actor` is not an admin.
         """
-        run_id = await self.runtime.call(self.runs.start, trigger, requested_by)
-        config = self.runtime.config
+        run_id = await self.worker.run(training.begin_run, actor, trigger)
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "training.pipeline", "--config", str(config.source), "--run-id", str(run_id),
-                env={**_child_env(), "SUPPORTBOT_VAR": str(config.var_dir)},
+                sys.executable, "-m", "training.pipeline", "--config", str(self.config_path), "--run-id", str(run_id),
+                env={**child_env(), "SUPPORTBOT_VAR": str(self.var_dir)},
             )
         except OSError:
-            await self.runtime.call(self.runs.release, run_id)
+            await self.worker.run(training.end_run, run_id)
             raise
         log.info("training run %s started (%s, pid %s)", run_id, trigger, process.pid)
-        self.tasks[run_id] = asyncio.create_task(self._supervise(run_id, process, on_finish))
+        task = asyncio.create_task(self._supervise(run_id, process, on_finish), name=f"training-run-{run_id}")
+        self.tasks[run_id] = task
+        task.add_done_callback(lambda _: self.tasks.pop(run_id, None))
         return run_id
 
     async def _supervise(self, run_id: int, process: asyncio.subprocess.Process, on_finish: Finished | None) -> None:
         code = await process.wait()
-        run = await self.runtime.call(self._finished, run_id)
+        run = await self.worker.run(training.end_run, run_id)
         log.info("training run %s ended: %s (exit code %s)", run_id, run["status"], code)
         if on_finish:
             await on_finish(run)
 
-    def _finished(self, run_id: int) -> dict:
-        """On the storage thread: release the lock (a child that died mid-way marks its run failed), swap
-        in whatever model is live now, and read how the run ended."""
-        self.runs.release(run_id)
-        self.runtime.model.refresh()
-        return self.runs.get(run_id)
-
     async def wait(self, run_id: int) -> dict:
-        await self.tasks[run_id]
-        return await self.runtime.call(self.runs.get, run_id)
+        """The run's final row, once its supervision (and `on_finish`) is over."""
+        task = self.tasks.get(run_id)
+        if task is not None:
+            await task
+        return await self.worker.run(training.run_row, run_id)
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The training process needs no Telegram secrets."""
-    return {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")}
-
-
-def nightly_trigger(expression: str, timezone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(expression, timezone=ZoneInfo(timezone))
-
-
-def missed_fire_time(trigger: CronTrigger, last_run: datetime | None, now: datetime, grace: timedelta) -> datetime | None:
-    """The latest scheduled time within `grace` before `now` that had no run after it, if any.
-
-    APScheduler's memory job store forgets misfires across restarts; this catches up once.
-    A bot that never ran a nightly job (a fresh install) has missed nothing.
-    """
-    if last_run is None:
-        return None
-    fire, missed = trigger.get_next_fire_time(None, now - grace), None
-    while fire is not None and fire <= now:
-        if last_run < fire:
-            missed = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return missed
+    return {k: v for k, v in os.environ.items() if k not in SECRETS}

@@ -1,25 +1,24 @@
-"""Wire the parts of a running bot together from one Config, in one place."""
+"""The parts of a running supportbot, wired together from one Config in one place.
+
+A `Runtime` is what a use case works with (bot/usecases). It is not thread-safe: in the Telegram
+bot only the worker thread touches it (bot/worker.py); the CLI, single-threaded, uses it directly.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from bot.engine import Engine
-from storage.conversations import Conversations
+from storage.audit import Audit
 from storage.db import open_db
 from storage.registry import ModelRegistry
+from storage.review import ReviewQueue
+from storage.runs import Runs
 from training.config import Config
 from training.domain import Domain, load_domain
 from training.serving import LiveModel
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -30,25 +29,20 @@ class Runtime:
     model: LiveModel
     domain: Domain
     engine: Engine
-    # One thread for everything that touches the database or the model, so that the event loop
-    # never waits on disk or on the model, and the connection's transactions never interleave.
-    # SQLite's steps and LiteRT's Invoke release the GIL: the loop serves Telegram meanwhile.
-    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="supportbot-store"))
-
-    async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-        """Run `fn` on the storage thread and wait for it without blocking the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, functools.partial(fn, *args, **kwargs))
+    runs: Runs
+    review: ReviewQueue
+    audit: Audit
 
     def close(self) -> None:
-        self.worker.shutdown(wait=True)
         self.db.close()
 
 
 def open_runtime(config: Config) -> Runtime:
+    """Open the database (refusing a damaged or newer one), load the domain and the live model."""
     db = open_db(config.db_path)
     registry = ModelRegistry(db, config.models_dir)
     model = LiveModel(registry)
     model.load()
     domain = load_domain(config.data_dir)
-    engine = Engine(Conversations(db), model, domain, config)
-    return Runtime(config, db, registry, model, domain, engine)
+    engine = Engine(db, model, domain, config)
+    return Runtime(config, db, registry, model, domain, engine, Runs(db), ReviewQueue(db), Audit(db))

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from storage.conversations import Conversations
-from storage.registry import ModelRegistry
-from storage.runs import Runs
+from bot.usecases.models import Status
+from storage.runs import RunStatus
 
 
 def _f1(metrics: dict | None) -> str:
@@ -16,7 +13,7 @@ def _f1(metrics: dict | None) -> str:
 def run_line(run: dict) -> str:
     m = run["metrics"] or {}
     line = f"run {run['id']} [{run['trigger']}] {run['status']}"
-    if run["status"] == "running":
+    if run["status"] == RunStatus.RUNNING:
         line += f" — {run['stage']}: {run['progress'] or ''}"
     elif m:
         line += f" — macro-F1 candidate {_f1(m.get('candidate'))} vs live {_f1(m.get('live'))}"
@@ -27,14 +24,14 @@ def run_line(run: dict) -> str:
 
 def run_result(run: dict) -> str:
     """The message an admin gets when a run ends."""
-    if run["status"] == "failed":
+    if run["status"] == RunStatus.FAILED:
         return f"Training run {run['id']} failed: {run['error']}"
-    if run["status"] == "skipped":
+    if run["status"] == RunStatus.SKIPPED:
         return f"Training run {run['id']} skipped: no new labels since the last run."
     m, counts = run["metrics"], run["counts"]
     new = counts.get("collect", {}).get("new", 0)
     learned = counts.get("train", {}).get("from_conversations", 0)
-    verdict = f"promoted: {run['candidate_version']} is live" if run["status"] == "promoted" else "rejected"
+    verdict = f"promoted: {run['candidate_version']} is live" if run["status"] == RunStatus.PROMOTED else "rejected"
     return (
         f"Training run {run['id']} {verdict}.\n"
         f"macro-F1: live {_f1(m.get('live'))} → candidate {_f1(m.get('candidate'))}\n"
@@ -43,22 +40,21 @@ def run_result(run: dict) -> str:
     ).strip()
 
 
-def status_text(registry: ModelRegistry, runs: Runs, conversations: Conversations, next_run: datetime | None) -> str:
-    live = registry.live()
+def status_text(status: Status) -> str:
     lines = []
-    if live:
-        m = live["metrics"]
+    if status.live:
+        m = status.live["metrics"]
         lines.append(
-            f"Live model {live['version']}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+            f"Live model {status.live['version']}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
             f"out-of-scope recall {m['oos_recall']:.4f}"
         )
+        if status.serving != status.live["version"]:
+            lines.append(f"Answering with: {status.serving or 'no model (the live one does not load)'}")
     else:
         lines.append("No live model.")
-    pending = conversations.labels_since(runs.last_trained_at())
-    lines.append(f"Collected but not yet trained on: {pending} labelled examples")
-    lines.append(f"Review queue: {len(conversations.review_queue(limit=1000))} messages")
-    lines.append(f"Next scheduled run: {next_run.isoformat(timespec='minutes') if next_run else 'not scheduled here'}")
-    recent = runs.recent(5)
-    lines.append("Recent runs:" if recent else "No training runs yet.")
-    lines += [f"  {run_line(r)}" for r in recent]
+    lines.append(f"Collected but not yet trained on: {status.untrained_labels} labelled examples")
+    lines.append(f"Review queue: {status.review_queue} messages")
+    lines.append(f"Next scheduled run: {status.next_run.isoformat(timespec='minutes') if status.next_run else 'not scheduled here'}")
+    lines.append("Recent runs:" if status.recent_runs else "No training runs yet.")
+    lines += [f"  {run_line(r)}" for r in status.recent_runs]
     return "\n".join(lines)

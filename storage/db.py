@@ -43,6 +43,17 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def insert(db: Database, table: str, row: dict) -> int:
+    """A plain INSERT for the per-message writes; returns the new rowid.
+
+    sqlite-utils' `insert` looks the table up in sqlite_master three times and wraps itself in a
+    savepoint on every call (15 of the 25 statements each answer cost), for a schema the
+    migrations already fixed.
+    """
+    columns, marks = ", ".join(row), ", ".join("?" * len(row))
+    return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
+
+
 @migrations()
 def m001_conversations(db: Database) -> None:
     db["users"].create(
@@ -57,7 +68,7 @@ def m001_conversations(db: Database) -> None:
             "user_id": int,
             "chat_id": str,
             "channel": str,
-            "direction": str,  # 'in' from the customer, 'out' from the bot
+            "direction": str,  # storage.messages.Direction: in from the customer, out from the bot
             "text": str,
             "language": str,
             "reply_to": int,  # for 'out': the incoming message answered
@@ -78,7 +89,7 @@ def m001_conversations(db: Database) -> None:
             "intent": str,
             "confidence": float,
             "topk": str,  # JSON [[intent, probability], ...]
-            "action": str,  # answer | suggest | fallback | handoff
+            "action": str,  # training.policy.Action
             "created_at": str,
         },
         pk="message_id",
@@ -91,7 +102,7 @@ def m001_conversations(db: Database) -> None:
             "message_id": int,  # NULL for imported rows and anonymised training data
             "text": str,  # the (redacted) text the label applies to
             "intent": str,
-            "source": str,  # suggestion | feedback | admin | import | prediction
+            "source": str,  # storage.labels.LabelSource
             "labelled_by": str,
             "created_at": str,
         },
@@ -111,7 +122,7 @@ def m001_conversations(db: Database) -> None:
         {
             "version": str,
             "path": str,
-            "status": str,  # candidate | live | retired | rejected
+            "status": str,  # storage.registry.ModelStatus
             "metrics": str,  # JSON
             "created_at": str,
             "promoted_at": str,
@@ -127,9 +138,9 @@ def m002_training_runs(db: Database) -> None:
     db["training_runs"].create(
         {
             "id": int,
-            "trigger": str,  # nightly | admin | cli
+            "trigger": str,  # storage.runs.RunTrigger
             "requested_by": str,
-            "status": str,  # running | promoted | rejected | skipped | failed
+            "status": str,  # storage.runs.RunStatus
             "stage": str,  # collect | clean | train | evaluate | promote | done
             "progress": str,  # human-readable, e.g. "epoch 3/40"
             "counts": str,  # JSON {stage: {name: n}}
@@ -161,7 +172,7 @@ def m003_review_and_audit(db: Database) -> None:
         pk="message_id",
         foreign_keys=[("message_id", "messages", "id")],
     )
-    # Who did what, for admin actions and refused attempts.
+    # Who did what (action: storage.audit.AuditAction), for admin actions and refused attempts.
     db["audit"].create(
         {"id": int, "actor": str, "action": str, "detail": str, "allowed": int, "created_at": str},
         pk="id",

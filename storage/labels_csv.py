@@ -1,4 +1,7 @@
-"""Labelled data in and out as `text,label` CSV; an import is all or nothing."""
+"""Labelled data in and out as `text,label` CSV; an import is all or nothing.
+
+The CSV format is its own job (header, columns, problems by line); the rows go through `Labels`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import TextIO
 
 from sqlite_utils import Database
 
-from storage.db import now
+from storage.labels import Labels, LabelSource
 
 
 @dataclass(frozen=True)
@@ -23,13 +26,12 @@ class ImportProblem:
 
 
 def export_labels(db: Database, out: TextIO) -> int:
+    """Write every label as `text,label` in the order they were made; returns how many."""
+    labels = Labels(db).all()
     writer = csv.writer(out)
     writer.writerow(["text", "label"])
-    n = 0
-    for text, intent in db.execute("SELECT text, intent FROM labels ORDER BY id"):
-        writer.writerow([text, intent])
-        n += 1
-    return n
+    writer.writerows((text, intent) for text, intent, _source, _created_at in labels)
+    return len(labels)
 
 
 def _parse(path: Path, known: set[str], clean_text: Callable[[str], str]) -> tuple[list[tuple[str, str]], list[ImportProblem]]:
@@ -58,14 +60,8 @@ def _parse(path: Path, known: set[str], clean_text: Callable[[str], str]) -> tup
 def import_labels(
     db: Database, path: Path, known: set[str], clean_text: Callable[[str], str], by: str
 ) -> tuple[int, list[ImportProblem]]:
-    """Store every row as an admin label, or none of them if any row has a problem."""
+    """Store every row as an imported label (labelled by `by`), or none of them if any row has a problem."""
     rows, problems = _parse(path, known, clean_text)
     if problems:
         return 0, problems
-    stamp = now()
-    with db.atomic():
-        db["labels"].insert_all(
-            {"message_id": None, "text": text, "intent": intent, "source": "admin", "labelled_by": by, "created_at": stamp}
-            for text, intent in rows
-        )
-    return len(rows), []
+    return Labels(db).add_many(rows, LabelSource.IMPORT, by), []

@@ -14,11 +14,21 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from storage.db import now
+
+
+class ModelStatus(StrEnum):
+    """`models.status`: a version is a candidate until the gate decides; at most one is live."""
+
+    CANDIDATE = "candidate"
+    LIVE = "live"
+    RETIRED = "retired"  # was live, may be rolled back to
+    REJECTED = "rejected"  # failed the gate: never made live
 
 
 class RegistryError(LookupError):
@@ -66,7 +76,7 @@ class ModelRegistry:
             shutil.rmtree(self.models_dir / name, ignore_errors=True)
         return leftovers
 
-    def register(self, version: str, metrics: dict, status: str = "candidate") -> None:
+    def register(self, version: str, metrics: dict, status: ModelStatus = ModelStatus.CANDIDATE) -> None:
         self.db["models"].insert(
             {
                 "version": version,
@@ -84,10 +94,10 @@ class ModelRegistry:
         return {**rows[0], "metrics": json.loads(rows[0]["metrics"] or "{}")}
 
     def live(self) -> dict | None:
-        rows = list(self.db["models"].rows_where("status = 'live'"))
+        rows = list(self.db["models"].rows_where("status = ?", [ModelStatus.LIVE]))
         return self.get(rows[0]["version"]) if rows else None
 
-    def set_status(self, version: str, status: str) -> None:
+    def set_status(self, version: str, status: ModelStatus) -> None:
         self.get(version)
         self.db["models"].update(version, {"status": status})
 
@@ -95,33 +105,31 @@ class ModelRegistry:
         """Make `version` the live model and retire the previous one, atomically."""
         self.get(version)
         with self.db.atomic():
-            self.db.execute("UPDATE models SET status = 'retired' WHERE status = 'live'")
-            self.db["models"].update(version, {"status": "live", "promoted_at": now()})
+            self.db.execute("UPDATE models SET status = ? WHERE status = ?", [ModelStatus.RETIRED, ModelStatus.LIVE])
+            self.db["models"].update(version, {"status": ModelStatus.LIVE, "promoted_at": now()})
 
     def serving_order(self) -> list[dict]:
         """Versions to try when loading: the live one, then earlier live ones, newest first."""
         rows = self.db.execute(
-            "SELECT version FROM models WHERE status IN ('live', 'retired') AND promoted_at IS NOT NULL "
-            "ORDER BY status = 'live' DESC, promoted_at DESC"
+            "SELECT version FROM models WHERE status IN (?, ?) AND promoted_at IS NOT NULL "
+            "ORDER BY status = ? DESC, promoted_at DESC",
+            [ModelStatus.LIVE, ModelStatus.RETIRED, ModelStatus.LIVE],
         ).fetchall()
         return [self.get(v) for (v,) in rows]
 
     def rollback(self, version: str | None = None) -> str:
         """Make `version` (default: the previously live one) live again; returns it."""
         if version is None:
-            previous = [m for m in self.serving_order() if m["status"] == "retired"]
+            previous = [m for m in self.serving_order() if m["status"] == ModelStatus.RETIRED]
             if not previous:
                 raise RegistryError("no earlier model to roll back to")
             version = previous[0]["version"]
         model = self.get(version)
-        if model["status"] == "live":
+        if model["status"] == ModelStatus.LIVE:
             raise RegistryError(f"{version} is already live")
-        if model["status"] == "rejected":
+        if model["status"] == ModelStatus.REJECTED:
             raise RegistryError(f"{version} was rejected and cannot be made live")
         if not Path(model["path"]).is_dir():
             raise RegistryError(f"{version}: its files are missing from {model['path']}")
         self.promote(version)
         return version
-
-    def history(self) -> list[dict]:
-        return [self.get(r["version"]) for r in self.db["models"].rows_where(order_by="created_at DESC")]

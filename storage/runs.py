@@ -10,13 +10,46 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlite_utils import Database
 
 from storage.db import now, write_transaction
 
 LOCK = "retrain"
-FINISHED = ("promoted", "rejected", "skipped", "failed")
+
+
+class RunStatus(StrEnum):
+    """`training_runs.status`: running until the run ends one of the other ways."""
+
+    RUNNING = "running"
+    PROMOTED = "promoted"  # the candidate passed the gate and is live
+    REJECTED = "rejected"  # the candidate failed the gate
+    SKIPPED = "skipped"  # nothing new to learn
+    FAILED = "failed"  # an error, or the process running it died
+
+
+FINISHED = frozenset(RunStatus) - {RunStatus.RUNNING}
+
+
+class RunTrigger(StrEnum):
+    """`training_runs.trigger`: what started a run."""
+
+    STARTER = "starter"  # the first training on the starter domain (`supportbot train`, `make run`)
+    CLI = "cli"  # `supportbot retrain`
+    ADMIN = "admin"  # /retrain in Telegram
+    NIGHTLY = "nightly"  # the schedule, or its catch-up after downtime
+
+
+class RunStage(StrEnum):
+    """`training_runs.stage`: where a run is (or ended), in the order the pipeline goes."""
+
+    COLLECT = "collect"
+    CLEAN = "clean"
+    TRAIN = "train"
+    EVALUATE = "evaluate"
+    PROMOTE = "promote"
+    DONE = "done"
 
 
 class RunInProgress(RuntimeError):
@@ -39,7 +72,7 @@ def pid_alive(pid: int) -> bool:
 class Runs:
     db: Database
 
-    def start(self, trigger: str, requested_by: str | None = None) -> int:
+    def start(self, trigger: RunTrigger, requested_by: str | None = None) -> int:
         """Create a run and take the lock for this process, or raise RunInProgress."""
         with write_transaction(self.db):
             self._clear_stale()
@@ -47,7 +80,7 @@ class Runs:
             if held:
                 raise RunInProgress(held[0])
             run_id = self.db["training_runs"].insert(
-                {"trigger": trigger, "requested_by": requested_by, "status": "running", "stage": "collect",
+                {"trigger": trigger, "requested_by": requested_by, "status": RunStatus.RUNNING, "stage": RunStage.COLLECT,
                  "started_at": now()}
             ).last_pk
             self.db["locks"].insert({"name": LOCK, "owner_pid": os.getpid(), "run_id": run_id, "acquired_at": now()})
@@ -61,14 +94,9 @@ class Runs:
 
     def _fail_if_running(self, run_id: int | None, error: str) -> None:
         self.db.execute(
-            "UPDATE training_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'running'",
-            [error, now(), run_id],
+            "UPDATE training_runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = ?",
+            [RunStatus.FAILED, error, now(), run_id, RunStatus.RUNNING],
         )
-
-    def clear_stale(self) -> None:
-        """At start: release a lock whose owner died and mark its run failed."""
-        with self.db.atomic():
-            self._clear_stale()
 
     def adopt(self, run_id: int) -> None:
         """The child process that does the work becomes the lock's owner."""
@@ -79,10 +107,6 @@ class Runs:
         with self.db.atomic():
             self.db.execute("DELETE FROM locks WHERE name = ? AND run_id = ?", [LOCK, run_id])
             self._fail_if_running(run_id, "the training process ended without finishing the run")
-
-    def current(self) -> int | None:
-        row = self.db.execute("SELECT run_id FROM locks WHERE name = ?", [LOCK]).fetchone()
-        return row[0] if row else None
 
     def update(self, run_id: int, **fields) -> None:
         for key in ("counts", "metrics"):
@@ -103,6 +127,10 @@ class Runs:
     def last_trained_at(self) -> str | None:
         """Start of the last run that trained a model: labels after it are new."""
         row = self.db.execute(
-            "SELECT MAX(started_at) FROM training_runs WHERE status IN ('promoted', 'rejected')"
+            "SELECT MAX(started_at) FROM training_runs WHERE status IN (?, ?)", [RunStatus.PROMOTED, RunStatus.REJECTED]
         ).fetchone()
         return row[0]
+
+    def last_started(self, trigger: RunTrigger) -> str | None:
+        """Start of the last run with this trigger, whatever its end: the nightly catch-up asks it."""
+        return self.db.execute("SELECT MAX(started_at) FROM training_runs WHERE trigger = ?", [trigger]).fetchone()[0]

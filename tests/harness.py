@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.telegram_app import build_application, webhook_options
 from bot.runtime import Runtime, open_runtime
-from bot.telegram_channel import build_application, webhook_options
-from training.config import Config, load_config
-
-from botapi import BotAPIServer, User
+from tests.botapi import BotAPIServer, User
+from training.config import Config, TelegramMode, load_config
 
 ADMIN_ID = 4242
 
@@ -45,7 +44,7 @@ async def running_bot(config: Config, server: BotAPIServer) -> AsyncIterator[Run
     app = build_application(runtime, server.token)
     await app.initialize()
     await app.post_init(app)
-    if config.telegram.mode == "webhook":
+    if config.telegram.mode == TelegramMode.WEBHOOK:
         await app.updater.start_webhook(**webhook_options(config.telegram))
     else:
         await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)

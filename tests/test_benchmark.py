@@ -1,33 +1,30 @@
-"""`supportbot benchmark` end to end on a tiny CSV: real training, real serving processes."""
+"""training.benchmark: its parts on inputs small enough to check by hand, then end to end on a tiny
+CSV with real training and a real serving process per system."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
-import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.cli import main
-from training.benchmark import SYSTEMS, BenchmarkError, check_available, read_labelled_csv
+from training.benchmark.data import BenchmarkError, Data, read_labelled_csv, validation_indices
+from training.benchmark.run import choose_threshold, run_benchmark, system_result
+from training.benchmark.systems import SYSTEMS, check_available, tfidf_linearsvc
+from training.benchmark.table import format_table
+from training.config import ModelSettings
+from training.domain import Example
+from training.metrics import scores
 
-pytestmark = pytest.mark.slow
+TINY = ModelSettings(max_len=16, max_vocab=500, embedding_dim=8, ngram_buckets=1000, max_ngrams=32, ngram_dim=8,
+                     lstm_units=8, max_epochs=3, patience=2, validation_fraction=0.25)
 
-TINY_MODEL = """
-[model]
-max_len = 16
-max_vocab = 500
-embedding_dim = 8
-ngram_buckets = 1000
-max_ngrams = 32
-ngram_dim = 8
-lstm_units = 8
-max_epochs = 3
-patience = 2
-validation_fraction = 0.25
-"""
-
+OOS = "out of scope"  # a label with a space must survive fastText
 INTENTS = {
     "greet": ["hello", "hi there", "good morning", "hey", "hello friend", "hi bot", "good evening", "hey there",
               "你好", "在吗", "morning!", "hiya"],
@@ -37,9 +34,9 @@ INTENTS = {
     "refund": ["i want my money back", "refund please", "can i get a refund", "give me a refund",
                "money back for my order", "how do i get refunded", "refund my purchase", "i need a refund",
                "我要退款", "退钱", "request a refund", "refund this"],
-    "out of scope": ["what is the weather", "tell me a joke", "who won the game", "what is love", "sing a song",
-                     "how tall is everest", "recipe for pasta", "capital of france", "今天天气怎么样", "讲个笑话",
-                     "play music", "best movie ever"],
+    OOS: ["what is the weather", "tell me a joke", "who won the game", "what is love", "sing a song",
+          "how tall is everest", "recipe for pasta", "capital of france", "今天天气怎么样", "讲个笑话",
+          "play music", "best movie ever"],
 }
 HAS_FASTTEXT = importlib.util.find_spec("fasttext") is not None
 
@@ -52,50 +49,159 @@ def write_csv(path: Path, rows: list[tuple[str, str]], label_column: str) -> Pat
     return path
 
 
-@pytest.fixture
-def csvs(tmp_path: Path) -> tuple[Path, Path]:
+def tiny_csvs(directory: Path) -> tuple[Path, Path]:
+    """9 training and 3 test rows per intent; the test CSV's header says category, as BANKING77's."""
     train = [(t, intent) for intent, texts in INTENTS.items() for t in texts[:9]]
     test = [(t, intent) for intent, texts in INTENTS.items() for t in texts[9:]]
-    # BANKING77's original header says category; a label with a space must survive fastText.
-    return write_csv(tmp_path / "train.csv", train, "label"), write_csv(tmp_path / "test.csv", test, "category")
+    return write_csv(directory / "train.csv", train, "label"), write_csv(directory / "test.csv", test, "category")
 
 
-def test_benchmark_trains_and_measures_every_system(tmp_path, csvs, capsys):
-    config = tmp_path / "config.toml"
-    config.write_text(f'[paths]\nvar_dir = "{tmp_path / "var"}"\n{TINY_MODEL}')
-    train, test = csvs
-    args = ["benchmark", "--config", str(config), "--train", str(train), "--test", str(test),
-            "--oos-label", "out of scope", "--json"]
+def examples(*pairs: tuple[str, str]) -> list[Example]:
+    return [Example(text, intent, "en") for text, intent in pairs]
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def test_csv_rows_are_stripped_and_empty_ones_skipped(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [("\nhello ", "greet"), ("", "greet"), ("退款", "refund"), ("x", " ")], "category")
+    assert read_labelled_csv(path) == [Example("hello", "greet", "en"), Example("退款", "refund", "zh")]
+
+
+def test_csv_without_a_label_column_or_rows_is_refused(tmp_path):
+    with pytest.raises(BenchmarkError, match="label"):
+        read_labelled_csv(write_csv(tmp_path / "bad.csv", [("hello", "greet")], "intent"))
+    with pytest.raises(BenchmarkError, match="no labelled rows"):
+        read_labelled_csv(write_csv(tmp_path / "empty.csv", [("", "")], "label"))
+
+
+@pytest.mark.parametrize("fraction", [0.25, 0.05], ids=["stratified", "plain"])
+def test_validation_indices_are_the_rows_train_holds_out(fraction):
+    """The benchmark splits row numbers; train() splits encoded texts: the same rows either way."""
+    from training.tokenize import Encoder
+    from training.train import encode_all, validation_split
+
+    data = [Example(t, intent, "en") for intent, texts in INTENTS.items() for t in texts]
+    s = ModelSettings(validation_fraction=fraction, max_len=16, max_ngrams=32)
+    encoder = Encoder.build((e.text for e in data), s.max_vocab, s.max_len, s.ngram_buckets, s.max_ngrams)
+    ids, grams = encode_all(encoder, [e.text for e in data])
+    y = np.array([sorted(INTENTS).index(e.intent) for e in data])
+    ids_train, ids_val, *_ = validation_split(ids, grams, y, s)
+    fit_rows, val_rows = validation_indices(data, s)
+    assert len(val_rows) == math.ceil(len(data) * fraction) and sorted([*fit_rows, *val_rows]) == list(range(len(data)))
+    assert (ids[val_rows] == ids_val).all() and (ids[fit_rows] == ids_train).all()
+
+
+# --- the out-of-scope threshold and the scores -------------------------------------------------
+
+
+def test_the_threshold_is_the_lowest_that_maximises_validation_accuracy():
+    truth = ["a", "a", OOS, OOS, "a"]
+    predicted = ["a", "a", "a", "a", "a"]
+    # below 0.5: [a a a a a] 3/5; below 0.8: [a a oos oos a] 5/5; below 0.9: [a oos oos oos a] 4/5
+    assert choose_threshold(truth, predicted, [0.9, 0.8, 0.3, 0.5, 0.95], OOS) == 0.8
+    # a tie: below 0.6 and below 0.7 both make 5/5; the lower one is kept
+    assert choose_threshold(["a", OOS, "a"], ["a", "a", "a"], [0.7, 0.5, 0.6], OOS) == pytest.approx(0.6)
+
+
+def test_no_threshold_without_out_of_scope_examples_or_a_gain():
+    assert choose_threshold(["a", "b"], ["a", "a"], [0.9, 0.1], OOS) is None
+    # the model's own out-of-scope class already gets every one right: nothing to gain
+    assert choose_threshold(["a", OOS], ["a", OOS], [0.4, 0.9], OOS) is None
+
+
+def test_system_result_scores_test_below_the_validation_threshold_as_out_of_scope():
+    data = Data(train=examples(("t1", "a"), ("t2", OOS), ("v1", "a"), ("v2", OOS)), fit=examples(("t1", "a"), ("t2", OOS)),
+                val=examples(("v1", "a"), ("v2", OOS)),
+                test=examples(("x1", "a"), ("x2", "a"), ("x3", OOS), ("x4", OOS)))
+    served = {
+        "val": [["a", 0.9], ["a", 0.4]],  # threshold 0.9: the 0.4 becomes out of scope, validation 2/2
+        "test": [["a", 0.95], ["a", 0.5], ["a", 0.3], ["a", 0.2]],  # -> a, oos, oos, oos
+        "latencies_ms": [1.0, 2.0, 3.0], "load_s": 0.1, "peak_rss_mb": 50.0, "tensorflow_loaded": False,
+    }
+    trained = {"train_s": 1.5, "model_mb": 0.2, "epochs": 3}
+    result = system_result("tfidf_linearsvc", trained, served, data, OOS)
+    assert result["oos_threshold"] == 0.9
+    assert (result["accuracy"], result["inscope_accuracy"], result["oos_recall"]) == (3 / 4, 1 / 2, 1.0)
+    assert result["latency_ms"] == {"p50": 2.0, "p99": pytest.approx(2.98), "mean": 2.0, "n": 3}
+    assert (result["n_fit"], result["n_val"], result["n_test"], result["n_labels"]) == (2, 2, 4, 2)
+    assert result["epochs"] == 3 and result["peak_rss_mb"] == 50.0  # what training and serving add is kept
+    without = system_result("tfidf_linearsvc", trained, served, data, None)  # every top label as it is
+    assert without["accuracy"] == 2 / 4 and "oos_recall" not in without and "oos_threshold" not in without
+
+
+def test_the_table_has_a_row_per_system_and_out_of_scope_columns_only_when_scored():
+    row = {"name": "TF-IDF", "accuracy": 0.75, "macro_f1": 0.5, "train_s": 1.5, "model_mb": 0.5, "peak_rss_mb": 80.4,
+           "latency_ms": {"p50": 0.1234, "p99": 0.5}}
+    plain = format_table({"tfidf_linearsvc": row}).splitlines()
+    assert plain[1].split() == ["tfidf_linearsvc", "0.7500", "0.5000", "1.5", "0.123", "0.500", "0.50", "80"]
+    assert "OOS" not in plain[0] and plain[2] == "  tfidf_linearsvc: TF-IDF"
+    scored = format_table({"tfidf_linearsvc": {**row, "inscope_accuracy": 0.8, "oos_recall": None}}).splitlines()
+    assert "OOS rec" in scored[0] and scored[1].split()[-2:] == ["0.8000", "-"]
+
+
+def test_unknown_systems_and_a_missing_fasttext_are_refused():
+    with pytest.raises(BenchmarkError, match="unknown system"):
+        check_available(["supportbot", "bert"])
     if HAS_FASTTEXT:
-        args.append("--baselines")
+        check_available(SYSTEMS)
     else:  # without the bench extra, the baselines are refused with the way to get them
         with pytest.raises(BenchmarkError, match=r"\.\[bench\]"):
             check_available(SYSTEMS)
-    assert main(args) == 0
-    results = json.loads(capsys.readouterr().out)
-    expected = set(SYSTEMS) if HAS_FASTTEXT else {"supportbot"}
-    assert set(results) == expected
-    for system, r in results.items():
-        for key in ("accuracy", "macro_f1", "inscope_accuracy", "oos_recall"):
-            assert 0.0 <= r[key] <= 1.0, (system, key, r[key])
-        assert r["train_s"] > 0 and r["model_mb"] > 0 and r["peak_rss_mb"] > 0
-        assert 0 < r["latency_ms"]["p50"] <= r["latency_ms"]["p99"]
-        assert r["latency_ms"]["n"] >= 300
-        assert r["n_test"] == 12 and r["n_labels"] == 4
-        assert r["n_fit"] + r["n_val"] == 36
-    assert results["supportbot"]["tensorflow_in_serving_process"] is False
 
 
-def test_tfidf_baseline_alone_and_csv_columns(tmp_path, csvs, capsys):
-    """The table output, one baseline alone, and a CSV without a label column."""
-    from training.benchmark import format_table, run_benchmark
-    from training.config import ModelSettings
+# --- end to end: real training, one real serving process per system ----------------------------
 
-    train, test = csvs
-    results = run_benchmark(train, test, ModelSettings(validation_fraction=0.25), systems=["tfidf_linearsvc"])
-    assert 0.0 <= results["tfidf_linearsvc"]["accuracy"] <= 1.0
-    assert "tfidf_linearsvc" in format_table(results)
-    assert [e.intent for e in read_labelled_csv(test)][:3] == ["greet"] * 3
+
+@pytest.fixture(scope="module")
+def every_system(tmp_path_factory) -> dict[str, dict]:
+    train, test = tiny_csvs(tmp_path_factory.mktemp("csv"))
+    systems = SYSTEMS if HAS_FASTTEXT else ("supportbot", "tfidf_linearsvc")
+    return run_benchmark(train, test, TINY, systems=systems, oos_label=OOS)
+
+
+@pytest.mark.slow
+def test_every_system_is_trained_served_and_scored(every_system):
+    assert set(every_system) == set(SYSTEMS if HAS_FASTTEXT else ("supportbot", "tfidf_linearsvc"))
+    for system, r in every_system.items():
+        assert (r["n_fit"], r["n_val"], r["n_test"], r["n_labels"]) == (27, 9, 12, 4), system
+        # 9 in-scope and 3 out-of-scope test messages: the figures are counts of them
+        assert r["accuracy"] == pytest.approx((9 * r["inscope_accuracy"] + 3 * r["oos_recall"]) / 12), system
+        assert round(12 * r["accuracy"], 9).is_integer() and round(3 * r["oos_recall"], 9).is_integer(), system
+        assert "oos_threshold" in r
+        assert r["latency_ms"]["n"] >= 300 and r["latency_ms"]["p50"] <= r["latency_ms"]["p99"]
+        assert r["train_s"] > 0 and r["model_mb"] > 0
+        assert r["tensorflow_in_serving_process"] is False, system  # supportbot serves through LiteRT
+    assert every_system["supportbot"]["epochs"] <= TINY.max_epochs
+    if HAS_FASTTEXT:
+        fasttext = every_system["fasttext"]
+        assert {k: fasttext["params"][k] for k in ("epoch", "lr")} in [{"epoch": e, "lr": lr} for e in (25, 50)
+                                                                       for lr in (0.5, 1.0)]
+        assert round(9 * fasttext["val_accuracy"], 9).is_integer()
+
+
+@pytest.mark.slow
+def test_the_served_baseline_answers_as_the_same_pipeline_in_process(tmp_path):
+    """The serving process loads what training saved: its test figures are those of the pipeline
+    fitted on the same rows here (TF-IDF + LinearSVC is deterministic)."""
+    train, test = tiny_csvs(tmp_path)
+    results = run_benchmark(train, test, TINY, systems=["tfidf_linearsvc"])
+    fit_rows, _ = validation_indices(read_labelled_csv(train), TINY)
+    fit = [read_labelled_csv(train)[i] for i in sorted(fit_rows)]
+    gold = read_labelled_csv(test)
+    pipeline = tfidf_linearsvc().fit([e.text for e in fit], [e.intent for e in fit])
+    expected = scores([e.intent for e in gold], list(pipeline.predict([e.text for e in gold])), oos_label=None)
+    assert {k: results["tfidf_linearsvc"][k] for k in expected} == expected
+    assert "oos_recall" not in results["tfidf_linearsvc"]
+
+
+def test_supportbot_benchmark_reports_a_bad_csv_and_exits_2(tmp_path):
+    """The CLI wiring: `supportbot benchmark` reaches the library and turns its error into exit 2."""
+    train, test = tiny_csvs(tmp_path)
     bad = write_csv(tmp_path / "bad.csv", [("hello", "greet")], "intent")
-    with pytest.raises(BenchmarkError, match="label"):
-        read_labelled_csv(bad)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\nvar_dir = "{tmp_path / "var"}"\n')
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "benchmark", "--train", str(bad),
+                           "--test", str(test)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "needs a header with text and label" in done.stderr

@@ -33,7 +33,7 @@ def test_console_answers_and_logs_every_message(trained_config):
 
 def test_console_numbered_suggestion_becomes_a_label(trained_config):
     path = trained_config.source
-    path.write_text(path.read_text() + "\n[policy]\nconfident = 1.01\nsuggest = 0.0\n")
+    path.write_text(path.read_text() + "\n[policy]\nconfident = 1.0\nsuggest = 0.0\n")
     out = chat(trained_config, ["I want my money back", "1"])
     assert "  1) " in out and "  2) " in out
     db = open_db(trained_config.db_path)

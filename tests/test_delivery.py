@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.delivery import UpdateLedger
-from bot.engine import DOWN, UP, Incoming
+from bot.channels.delivery import UpdateLedger
+from bot.engine import Control, Incoming
 from bot.runtime import open_runtime
 
 
@@ -71,8 +71,8 @@ def test_a_redelivered_update_gets_its_stored_answer_until_it_is_delivered(runti
     assert runtime.engine.handle(incoming("where is my order", "telegram:1")) is None  # stored once
     again = runtime.engine.unanswered("telegram:1")  # the process died before sending it
     assert (again.text, again.buttons, again.message_id) == (first.text, first.buttons, first.message_id)
-    assert [b.choice for b in again.buttons][-2:] == [UP, DOWN]
-    runtime.engine.conversations.mark_answered(first.message_id)
+    assert [b.choice for b in again.buttons][-2:] == [Control.UP, Control.DOWN]
+    runtime.engine.messages.mark_answered(first.message_id)
     assert runtime.engine.unanswered("telegram:1") is None  # delivered: a redelivery is a duplicate
     assert runtime.db["messages"].count == 2
 

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DATA
 from training.domain import LANGUAGES, OUT_OF_SCOPE, DomainError, load_domain
 from training.tokenize import tokenize
-
-from conftest import DATA
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-from bot.flood import FloodGuard
+from bot.channels.flood import FloodGuard
 
 
 class Clock:

@@ -11,11 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.engine import Incoming
-from bot.retrain import Retrainer, missed_fire_time, nightly_trigger
+from bot.retrain import Retrainer
 from bot.runtime import open_runtime
-from storage.conversations import Conversations
+from bot.schedule import missed_fire_time, nightly_trigger
+from bot.usecases.access import Actor
+from bot.worker import Worker
 from storage.db import open_db
-from storage.runs import RunInProgress, Runs
+from storage.labels import Labels, LabelSource
+from storage.messages import Messages
+from storage.runs import RunInProgress, Runs, RunTrigger
 from training.config import load_config
 from training.pipeline import execute
 
@@ -37,10 +41,10 @@ def label_via_conversation(runtime, texts, intent, user="u1"):
     """A customer asks, picks the suggestion: the real path a label takes."""
     for text in texts:
         stored = runtime.engine.record(Incoming("console", user, "c", text))
-        runtime.engine.conversations.add_reply(
+        Messages(runtime.db).add_reply(
             stored, "…", {"model_version": "x", "intent": intent, "confidence": 0.4,
                           "topk": [(intent, 0.4)], "action": "suggest"})
-        Conversations(runtime.db).add_label(stored.id, intent, "suggestion")
+        Labels(runtime.db).add(stored.id, intent, LabelSource.SUGGESTION)
 
 
 @pytest.mark.slow
@@ -49,7 +53,7 @@ def test_labels_from_conversations_teach_the_model_a_new_phrasing(trained_config
     runtime = open_runtime(config)
     assert top_intent(runtime, "zorblax now") != "order_status"
     label_via_conversation(runtime, NOVEL, "order_status")
-    run_id = Runs(runtime.db).start("cli", "test")
+    run_id = Runs(runtime.db).start(RunTrigger.CLI, "test")
     run = execute(config, runtime.db, run_id)
     Runs(runtime.db).release(run_id)
     assert run["status"] == "promoted", run
@@ -70,7 +74,7 @@ def test_a_poisoned_candidate_is_rejected_and_the_live_model_stays(trained_confi
     for a, b in swaps + [(b, a) for a, b in swaps]:  # every example of a also labelled b: a 50/50 coin
         examples = runtime.domain.intents[a].examples
         label_via_conversation(runtime, [t.upper() for t in examples["en"] + examples["zh"]], b)
-    run_id = Runs(runtime.db).start("cli", "test")
+    run_id = Runs(runtime.db).start(RunTrigger.CLI, "test")
     run = execute(trained_config, runtime.db, run_id)
     Runs(runtime.db).release(run_id)
     assert run["status"] == "rejected"
@@ -82,14 +86,14 @@ def test_a_poisoned_candidate_is_rejected_and_the_live_model_stays(trained_confi
 
 def test_nightly_run_without_new_labels_is_skipped(trained_config):
     db = open_db(trained_config.db_path)
-    run_id = Runs(db).start("nightly")
+    run_id = Runs(db).start(RunTrigger.NIGHTLY)
     run = execute(trained_config, db, run_id)
     assert run["status"] == "skipped" and run["counts"]["collect"]["new"] == 0
 
 
 def test_only_one_run_at_a_time_across_processes(trained_config):
     db = open_db(trained_config.db_path)
-    first = Runs(db).start("cli")
+    first = Runs(db).start(RunTrigger.CLI)
     other = subprocess.run(
         [sys.executable, "-m", "bot.cli", "retrain", "--config", str(trained_config.source)],
         capture_output=True, text=True, timeout=60, env={**os.environ, "SUPPORTBOT_VAR": str(trained_config.var_dir)},
@@ -97,7 +101,7 @@ def test_only_one_run_at_a_time_across_processes(trained_config):
     assert other.returncode == 1
     assert f"training run {first} is in progress" in other.stderr
     with pytest.raises(RunInProgress) as busy:
-        Runs(open_db(trained_config.db_path)).start("admin")
+        Runs(open_db(trained_config.db_path)).start(RunTrigger.ADMIN)
     assert busy.value.run_id == first
 
 
@@ -105,8 +109,9 @@ def test_only_one_run_at_a_time_across_processes(trained_config):
 async def test_killing_the_training_process_leaves_model_and_database_intact(trained_config):
     runtime = open_runtime(trained_config)
     live = runtime.registry.live()["version"]
-    retrainer = Retrainer(runtime)
-    run_id = await retrainer.start("admin", "test")
+    worker = Worker(runtime)
+    retrainer = Retrainer(worker, trained_config.source, trained_config.var_dir)
+    run_id = await retrainer.start(RunTrigger.ADMIN, Actor("test", admin=True))
     runs = Runs(runtime.db)
     deadline = time.monotonic() + 120
     while runs.get(run_id)["stage"] != "train" or not (runs.get(run_id)["progress"] or "").startswith("epoch"):
@@ -116,20 +121,20 @@ async def test_killing_the_training_process_leaves_model_and_database_intact(tra
     os.kill(pid, signal.SIGKILL)
     run = await retrainer.wait(run_id)
     assert run["status"] == "failed"
-    assert runs.current() is None
+    assert runtime.db.execute("SELECT COUNT(*) FROM locks").fetchone()[0] == 0  # the lock is released
     assert runtime.registry.live()["version"] == live
     assert runtime.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     assert runtime.model.current.version == live
-    runtime.close()
+    worker.close()
 
 
 def test_a_lock_left_by_a_dead_process_is_cleared(trained_config):
     db = open_db(trained_config.db_path)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    run_id = Runs(db).start("cli")
+    run_id = Runs(db).start(RunTrigger.CLI)
     db.execute("UPDATE locks SET owner_pid = ?", [child.pid])
-    assert Runs(db).start("cli") == run_id + 1
+    assert Runs(db).start(RunTrigger.CLI) == run_id + 1
     assert Runs(db).get(run_id)["status"] == "failed"
 
 

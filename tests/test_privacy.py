@@ -14,13 +14,16 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage.conversations import Conversations
 from storage.db import DatabaseRefused, backup, now, open_db
+from storage.feedback import Feedback
+from storage.labels import Labels, LabelSource
+from storage.messages import Messages
+from storage.privacy import forget, purge
 from storage.registry import ModelRegistry
+from storage.review import ReviewQueue
+from tests.conftest import promote_copy
 from training.collect import collect
 from training.config import ConfigError, LearningSettings, load_config
-
-from conftest import promote_copy
 
 OLD = (datetime.now(UTC) - timedelta(days=400)).isoformat(timespec="milliseconds")
 OPERATOR = f"cli:{getpass.getuser()}"
@@ -31,10 +34,11 @@ def prediction(intent: str) -> dict:
             "topk": [(intent, 0.9), ("greet", 0.05)], "action": "answer"}
 
 
-def chat(conv: Conversations, user: str, text: str, intent: str = "order_status") -> int:
+def chat(db, user: str, text: str, intent: str = "order_status") -> int:
     """One customer message and the bot's answer, as the engine stores them."""
-    stored = conv.add_incoming(channel="telegram", user=user, chat_id=user, text=text, language="en")
-    conv.add_reply(stored, f"answer to {text}", prediction(intent))
+    messages = Messages(db)
+    stored = messages.add_incoming(channel="telegram", user=user, chat_id=user, text=text, language="en")
+    messages.add_reply(stored, f"answer to {text}", prediction(intent))
     return stored.id
 
 
@@ -72,9 +76,8 @@ def db(tmp_path):
 
 def _filled_db(path: Path) -> bytes:
     db = open_db(path)
-    conv = Conversations(db)
     for i in range(300):
-        chat(conv, str(i % 7), f"message number {i} " * 5)
+        chat(db, str(i % 7), f"message number {i} " * 5)
     db.close()
     return path.read_bytes()
 
@@ -145,16 +148,15 @@ def _wait(predicate, timeout: float = 10.0) -> None:
 def test_backup_is_a_consistent_copy_while_another_connection_writes(tmp_path):
     path = tmp_path / "live.db"
     db = open_db(path)
-    conv = Conversations(db)
     for i in range(200):
-        chat(conv, "ann", f"before {i}")
+        chat(db, "ann", f"before {i}")
     stop = threading.Event()
 
     def writer() -> None:
         other = open_db(path)
         i = 0
         while not stop.is_set():
-            chat(Conversations(other), "bob", f"during {i}")
+            chat(other, "bob", f"during {i}")
             i += 1
         other.close()
 
@@ -185,7 +187,7 @@ def test_backup_refuses_to_overwrite_the_live_database(db, tmp_path):
 
 def test_cli_backup_writes_a_copy_and_audits_it(config, capsys):
     db = open_db(config.db_path)
-    chat(Conversations(db), "ann", "where is my order")
+    chat(db, "ann", "where is my order")
     dest = config.var_dir / "backups" / "copy.db"
     dest.parent.mkdir()
     assert main(["backup", str(dest), "--config", str(config.source)]) == 0
@@ -198,28 +200,26 @@ def test_cli_backup_writes_a_copy_and_audits_it(config, capsys):
 # --- forget ----------------------------------------------------------------------------------
 
 
-def _two_customers(db) -> Conversations:
-    conv = Conversations(db)
-    m1 = chat(conv, "ann", "where is my order")
-    conv.add_feedback(m1, True)  # feedback + a feedback label
-    m2 = chat(conv, "ann", "I want my money back", "refund_request")
-    conv.add_feedback(m2, False)
-    conv.skip_review(m2, "telegram:4242")
-    conv.add_label(m2, "refund_request", "admin", "telegram:4242")
-    m3 = chat(conv, "ann", "hello there", "greet")
-    conv.add_label(m3, "greet", "suggestion")
-    b1 = chat(conv, "bob", "where is my parcel")
-    conv.add_feedback(b1, True)
-    db["labels"].insert({"message_id": None, "text": "imported", "intent": "greet", "source": "admin",
-                         "created_at": now()})
-    return conv
+def _two_customers(db) -> None:
+    feedback, labels = Feedback(db), Labels(db)
+    m1 = chat(db, "ann", "where is my order")
+    feedback.add(m1, True)  # feedback + a feedback label
+    m2 = chat(db, "ann", "I want my money back", "refund_request")
+    feedback.add(m2, False)
+    ReviewQueue(db).skip(m2, "telegram:4242")
+    labels.add(m2, "refund_request", LabelSource.ADMIN, "telegram:4242")
+    m3 = chat(db, "ann", "hello there", "greet")
+    labels.add(m3, "greet", LabelSource.SUGGESTION)
+    b1 = chat(db, "bob", "where is my parcel")
+    feedback.add(b1, True)
+    labels.add_many([("imported", "greet")], LabelSource.IMPORT, "import:more.csv")
 
 
 def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
-    conv = _two_customers(db)
-    bob_id = conv.user_id("telegram", "bob")
+    _two_customers(db)
+    bob_id = Messages(db).user_id("telegram", "bob")
     before = snapshot(db)
-    counts = conv.forget("telegram", "ann")
+    counts = forget(db, "telegram", "ann")
     assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "users": 1}
     after = snapshot(db)
     assert [u["external_id"] for u in after["users"]] == ["bob"]
@@ -229,44 +229,42 @@ def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
     assert after["review_skips"] == []
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert collected_texts(db) == {"where is my parcel", "imported"}  # the next retraining never sees Ann
-    [audit] = rows(db, "audit")
-    assert (audit["actor"], audit["action"], json.loads(audit["detail"])) == ("telegram", "forget", counts)
-    assert "ann" not in audit["detail"]
+    assert rows(db, "audit") == []  # audited by the use case layer (bot/usecases)
 
 
 def test_forget_of_someone_never_stored_deletes_nothing(db):
     _two_customers(db)
     before = snapshot(db)
-    assert set(Conversations(db).forget("telegram", "nobody").values()) == {0}
+    assert set(forget(db, "telegram", "nobody").values()) == {0}
     assert snapshot(db) == before
 
 
 # --- retention -------------------------------------------------------------------------------
 
 
-def _old_and_new(db) -> tuple[Conversations, int, int, int]:
+def _old_and_new(db) -> tuple[int, int, int]:
     """Ann and Cat wrote 400 days ago (Ann's labelled by an admin, rated, skipped); Bob wrote today.
 
     Today Ann pressed a button on her old answer: a new reply pointing at the old message, so
     Ann stays a user; Cat has nothing left after the purge.
     """
-    conv = Conversations(db)
-    old = chat(conv, "ann", "where is my order")
-    conv.add_feedback(old, False)
-    conv.skip_review(old, "telegram:4242")
-    conv.add_label(old, "delivery_delayed", "admin", "telegram:4242")
+    messages, labels = Messages(db), Labels(db)
+    old = chat(db, "ann", "where is my order")
+    Feedback(db).add(old, False)
+    ReviewQueue(db).skip(old, "telegram:4242")
+    labels.add(old, "delivery_delayed", LabelSource.ADMIN, "telegram:4242")
     backdate(db, [old], user="ann")
-    backdate(db, [chat(conv, "cat", "bye", "goodbye")], user="cat")
-    late_reply = conv.add_reply(conv.message(old), "handed over", None)
-    new = chat(conv, "bob", "hello there", "greet")
-    conv.add_label(new, "greet", "suggestion")
-    return conv, old, new, late_reply
+    backdate(db, [chat(db, "cat", "bye", "goodbye")], user="cat")
+    late_reply = messages.add_reply(messages.get(old), "handed over", None)
+    new = chat(db, "bob", "hello there", "greet")
+    labels.add(new, "greet", LabelSource.SUGGESTION)
+    return old, new, late_reply
 
 
 @pytest.mark.parametrize("keep_labels", [True, False])
 def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_labels):
-    conv, old, new, late_reply = _old_and_new(db)
-    counts = conv.purge(365, keep_labels, actor="test")
+    old, new, late_reply = _old_and_new(db)
+    counts = purge(db, 365, keep_labels)
     labels = {"labels_detached": 1, "labels": 0} if keep_labels else {"labels_detached": 0, "labels": 1}
     assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "users": 1, **labels}
     assert [m["id"] for m in rows(db, "messages")] == [late_reply, new, new + 1]
@@ -277,17 +275,23 @@ def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_lab
     assert [(l["text"], l["intent"], l["message_id"], l["labelled_by"]) for l in rows(db, "labels")] == expected
     assert ("where is my order" in collected_texts(db)) is keep_labels
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-    [audit] = rows(db, "audit")
-    assert (audit["actor"], audit["action"]) == ("test", "purge")
-    assert json.loads(audit["detail"]) == {"older_than_days": 365, "keep_labels": keep_labels, **counts}
+    assert rows(db, "audit") == []  # audited by the use case layer (bot/usecases)
 
 
-def test_purge_with_zero_days_keeps_everything_but_is_audited(db):
-    conv, *_ = _old_and_new(db)
+def test_purge_with_zero_days_keeps_everything(db):
+    _old_and_new(db)
     before = snapshot(db)
-    assert set(conv.purge(0, False).values()) == {0}
+    assert set(purge(db, 0, False).values()) == {0}
     assert snapshot(db) == before
-    assert [a["action"] for a in rows(db, "audit")] == ["purge"]
+    assert rows(db, "audit") == []  # audited by the use case layer (bot/usecases)
+
+
+def test_a_negative_purge_is_refused_before_anything_is_deleted(db):
+    _old_and_new(db)
+    before = snapshot(db)
+    with pytest.raises(ValueError, match="older_than_days"):
+        purge(db, -1, True)
+    assert snapshot(db) == before
 
 
 def test_cli_purge_uses_the_privacy_settings_and_days(config_path, capsys):

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from storage.conversations import Conversations
-
-from botapi import BotAPIServer
-from harness import configure, running_bot
+from storage.labels import Labels, LabelSource
+from storage.messages import Messages
+from tests.botapi import BotAPIServer
+from tests.harness import configure, running_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -76,9 +76,8 @@ async def test_the_nightly_purge_deletes_old_messages_and_is_audited(trained_con
         db = bot.runtime.db
         [job] = bot.app.job_queue.get_jobs_by_name("retention-purge")
         assert "hour='4', minute='30'" in str(job.job.trigger)  # every day, after the nightly retrain
-        conv = Conversations(db)
-        old = conv.add_incoming(channel="telegram", user="1", chat_id="1", text="where is my order", language="en")
-        conv.add_label(old.id, "order_status", "admin", "telegram:4242")
+        old = Messages(db).add_incoming(channel="telegram", user="1", chat_id="1", text="where is my order", language="en")
+        Labels(db).add(old.id, "order_status", LabelSource.ADMIN, "telegram:4242")
         long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
         db.execute("UPDATE messages SET created_at = ?", [long_ago])
         await job.run(bot.app)

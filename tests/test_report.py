@@ -108,7 +108,12 @@ def test_evaluate_adds_confusion_over_gold_and_predicted_labels() -> None:
     assert confusion["labels"] == ["cancel_order", "greet", "smalltalk"]
     assert confusion["matrix"] == [[0, 1, 0], [0, 2, 1], [0, 0, 0]]
     assert all(type(v) is int for row in confusion["matrix"] for v in row)
-    assert {"accuracy", "macro_f1", "per_intent", "errors"} <= set(metrics)  # existing keys kept
+    # 2 of 4 right; greet F1 2/3 (2 of its 3 answers, 2 of its 3 messages), cancel_order and smalltalk 0
+    assert (metrics["accuracy"], metrics["inscope_accuracy"], metrics["oos_recall"]) == (0.5, 0.5, None)
+    assert metrics["macro_f1"] == pytest.approx(2 / 9)
+    assert {lang: m["accuracy"] for lang, m in metrics["per_language"].items()} == {"en": 1 / 3, "zh": 1.0}
+    assert metrics["errors"] == [{"text": "hi", "intent": "greet", "predicted": "smalltalk"},
+                                 {"text": "cancel my order", "intent": "cancel_order", "predicted": "greet"}]
 
 
 def test_confusion_rows_sum_to_support(candidate: dict) -> None:

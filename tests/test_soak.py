@@ -25,11 +25,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from training.config import Config
-
-from botapi import BotAPIServer
-from conftest import free_port
-from harness import configure, running_bot
+from tests.botapi import BotAPIServer
+from tests.conftest import free_port
+from tests.harness import configure, running_bot
+from training.config import Config, TelegramMode
 
 ROOT = Path(__file__).resolve().parent.parent
 SOAK_JSON = ROOT / "bench" / "soak.json"
@@ -257,7 +256,7 @@ class BotProcess:
                 [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config.source)],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
-        if self.config.telegram.mode == "webhook":
+        if self.config.telegram.mode == TelegramMode.WEBHOOK:
             await self._wait_listening(self.config.telegram.webhook_port, 90)
         else:
             await server.wait_for(lambda: server.state.poll_generation > polls or self.process.poll() is not None, 90)
@@ -335,7 +334,7 @@ async def kill_bot_mid_burst(config: Config, server: BotAPIServer, tmp_path: Pat
     """Each iteration: a burst from 20 customers, kill -9 after a random number of answers, restart.
 
     `telegram` adds [telegram] keys (webhook mode)."""
-    from harness import ADMIN_ID
+    from tests.harness import ADMIN_ID
 
     rng = random.Random(9)
     server.create_user("Admin", user_id=ADMIN_ID, started=True)
@@ -432,15 +431,18 @@ async def kill_training_mid_epoch(config: Config, iterations: int) -> dict:
     """Start a retrain, wait until it is in an epoch, kill its child after a random pause; repeat."""
     from bot.retrain import Retrainer
     from bot.runtime import open_runtime
-    from storage.runs import Runs
+    from bot.usecases.access import Actor
+    from bot.worker import Worker
+    from storage.runs import Runs, RunTrigger
 
     rng = random.Random(3)
     runtime = open_runtime(config)
     live = runtime.registry.live()["version"]
     versions = sorted(p.name for p in config.models_dir.iterdir())
-    retrainer, runs, failures = Retrainer(runtime), Runs(runtime.db), []
+    worker = Worker(runtime)
+    retrainer, runs, failures = Retrainer(worker, config.source, config.var_dir), Runs(runtime.db), []
     for _ in range(iterations):
-        run_id = await retrainer.start("admin", "soak")
+        run_id = await retrainer.start(RunTrigger.ADMIN, Actor("soak", admin=True))
         deadline = time.monotonic() + 180
         while not (runs.get(run_id)["progress"] or "").startswith("epoch"):
             assert time.monotonic() < deadline, runs.get(run_id)
@@ -448,7 +450,7 @@ async def kill_training_mid_epoch(config: Config, iterations: int) -> dict:
         await asyncio.sleep(rng.uniform(0, 1.5))
         os.kill(runtime.db.execute("SELECT owner_pid FROM locks").fetchone()[0], signal.SIGKILL)
         run = await retrainer.wait(run_id)
-        failures.append(run["status"] == "failed" and runs.current() is None)
+        failures.append(run["status"] == "failed" and runtime.db.execute("SELECT COUNT(*) FROM locks").fetchone()[0] == 0)
     figures = {
         "kill_iterations": iterations,
         "runs_recorded_failed": sum(failures),
@@ -456,7 +458,7 @@ async def kill_training_mid_epoch(config: Config, iterations: int) -> dict:
         "models_dir_unchanged": sorted(p.name for p in config.models_dir.iterdir()) == versions,
         "corrupted": int(runtime.db.execute("PRAGMA quick_check").fetchone()[0] != "ok"),
     }
-    runtime.close()
+    worker.close()
     return figures
 
 
@@ -626,10 +628,10 @@ async def run_cli_bot(config: Config, server: BotAPIServer, log_path: Path) -> s
 @pytest.mark.e2e
 async def test_the_token_never_reaches_logs_errors_reports_or_the_database(trained_config, server, tmp_path, caplog,
                                                                            monkeypatch):
-    from bot.retrain import _child_env
+    from bot.retrain import child_env
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    assert SECRET not in json.dumps(_child_env())  # training runs and their reports never see it
+    assert SECRET not in json.dumps(child_env())  # training runs and their reports never see it
     caplog.set_level("DEBUG")
     await run_with_failures(trained_config, server, caplog)
     errors = [r for r in caplog.records if r.exc_info]

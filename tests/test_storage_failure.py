@@ -4,9 +4,8 @@ import pytest
 
 from bot.engine import Incoming
 from bot.runtime import open_runtime
-
-from botapi import BotAPIServer
-from harness import configure, running_bot
+from tests.botapi import BotAPIServer
+from tests.harness import configure, running_bot
 
 
 @pytest.fixture

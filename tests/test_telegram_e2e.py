@@ -8,16 +8,15 @@ import threading
 import aiohttp
 import pytest
 
-from bot.telegram_channel import decode_choice, encode_choice
-from bot.telegram_send import split_text
-
-from botapi import BotAPIServer
-from conftest import free_port
-from harness import configure, running_bot
+from bot.channels import callbacks
+from bot.channels.telegram_send import split_text
+from tests.botapi import BotAPIServer
+from tests.conftest import free_port
+from tests.harness import configure, running_bot
 
 pytestmark = pytest.mark.e2e
 
-UNSURE = "\n[policy]\nconfident = 1.01\nsuggest = 0.0\n"
+UNSURE = "\n[policy]\nconfident = 1.0\nsuggest = 0.0\n"
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ async def test_questions_in_english_and_chinese_get_the_right_answers(trained_co
 
 
 async def test_the_event_loop_never_runs_sql_itself(trained_config, server):
-    """Every statement of an answer, a 👍 and an admin command runs on the storage thread (the
+    """Every statement of an answer, a 👍 and an admin command runs on the worker thread (the
     answer's classification runs inside the same `Engine.handle` call, between its statements)."""
     async with running_bot(configure(trained_config, server), server) as bot:
         threads: list[str] = []
@@ -65,7 +64,7 @@ async def test_the_event_loop_never_runs_sql_itself(trained_config, server):
         await server.wait_for_messages(bot.admin, 1)
         bot.runtime.db.conn.set_trace_callback(None)
         assert len(threads) > 10
-        assert {name.split("_")[0] for name in threads} == {"supportbot-store"}
+        assert {name.split("_")[0] for name in threads} == {"supportbot-worker"}
 
 
 async def test_unsure_question_offers_suggestions_and_a_press_answers_and_labels(trained_config, server):
@@ -79,7 +78,7 @@ async def test_unsure_question_offers_suggestions_and_a_press_answers_and_labels
         data = rows[0][0]["callback_data"]
         server.press_button(ann, ask, data)
         messages = await server.wait_for_messages(ann, 2)
-        intent = decode_choice(data)[1]
+        intent = callbacks.parse_choice(data).choice
         assert messages[-1]["text"] == response(bot.runtime, intent, "en")
         assert "reply_markup" not in server.sent_messages(ann)[0]  # the keyboard was edited away
         labels = list(bot.runtime.db["labels"].rows)
@@ -113,9 +112,9 @@ async def test_forged_and_foreign_button_presses_are_refused(trained_config, ser
         [ask] = await server.wait_for_messages(ann, 1)
         [own] = await server.wait_for_messages(eve, 1)
         data = ask["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        message_id = decode_choice(data)[0]
+        message_id = callbacks.parse_choice(data).message_id
         server.press_button(eve, own, data, forge=True)  # Eve replays Ann's button on her own message
-        server.press_button(ann, ask, encode_choice(message_id, "invoice_request"), forge=True)  # not offered
+        server.press_button(ann, ask, callbacks.choice(message_id, "invoice_request"), forge=True)  # not offered
         server.press_button(ann, ask, "drop table labels;--", forge=True)
         answers = await server.wait_for_callback_answers(3)
         expired = {bot.runtime.domain.message("choice_expired", lang) for lang in ("en", "zh")}
@@ -278,11 +277,17 @@ def test_long_replies_are_split_within_the_limit():
 
 
 def test_callback_data_round_trips_and_rejects_junk():
-    assert decode_choice(encode_choice(123, "order_status")) == (123, "order_status")
-    for junk in (None, "", "abc", "1:ORDER", "1:a;b", "12:" + "x" * 50, "-1:up"):
-        assert decode_choice(junk) is None
+    assert callbacks.parse_choice(callbacks.choice(123, "order_status")) == callbacks.Pressed(123, "order_status")
+    assert callbacks.parse_review(callbacks.review(7, "skip")) == callbacks.Pressed(7, "skip")
+    assert callbacks.parse_forget(callbacks.forget(True)) is True and callbacks.parse_forget(callbacks.forget(False)) is False
+    for junk in (None, "", "abc", "1:ORDER", "1:a;b", "12:" + "x" * 50, "-1:up", "f:maybe", "r:1:"):
+        assert callbacks.parse_choice(junk) is None and callbacks.parse_review(junk) is None
+        assert callbacks.parse_forget(junk) is None
+        assert callbacks.UNKNOWN.match(junk or "")  # some handler answers every press
+    for known in ("1:up", "f:no", "r:3:greet"):
+        assert not callbacks.UNKNOWN.match(known)  # and exactly one handler takes it
     with pytest.raises(ValueError):
-        encode_choice(1, "x" * 70)
+        callbacks.choice(1, "x" * 70)
 
 
 async def test_a_handler_failure_is_logged_with_the_update_id_and_the_customer_told(trained_config, server, caplog):

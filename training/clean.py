@@ -35,7 +35,7 @@ RULES = REWRITES + REMOVALS
 class Labelled:
     text: str
     intent: str
-    source: str  # suggestion | feedback | admin | import | prediction
+    source: str  # a storage.labels.LabelSource
     created_at: str = ""  # ISO timestamp, for "keep the newest"
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from storage.labels import Labels, LabelSource
 from training.clean import Labelled
 from training.config import LearningSettings
+from training.policy import Action
 
 
 @dataclass(frozen=True)
@@ -18,35 +20,14 @@ class Collected:
     new: int  # labels created since the last run that trained a model
 
 
-def _labels(db: Database) -> list[Labelled]:
-    return [
-        Labelled(text, intent, source, created_at)
-        for text, intent, source, created_at in db.execute(
-            "SELECT text, intent, source, created_at FROM labels ORDER BY id"
-        )
-    ]
-
-
-def _confident_predictions(db: Database, threshold: float) -> list[Labelled]:
-    """Predictions the bot answered with confidence that nobody refuted (no 👎, no other label)."""
-    rows = db.execute(
-        """
-        SELECT m.text, p.intent, p.created_at FROM predictions p
-        JOIN messages m ON m.id = p.message_id
-        LEFT JOIN feedback f ON f.message_id = p.message_id
-        WHERE p.action = 'answer' AND p.confidence >= ?
-          AND (f.positive IS NULL OR f.positive = 1)
-          AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.message_id = p.message_id)
-        ORDER BY p.message_id
-        """,
-        [threshold],
-    )
-    return [Labelled(text, intent, "prediction", created_at) for text, intent, created_at in rows]
-
-
 def collect(db: Database, since: str | None, s: LearningSettings) -> Collected:
-    rows = _labels(db)
+    """Every stored label, then (when switched on) the confident predictions nobody refuted."""
+    labels = Labels(db)
+    rows = [Labelled(*label) for label in labels.all()]
     if s.include_predictions:
-        rows += _confident_predictions(db, s.prediction_confidence)
+        rows += [
+            Labelled(text, intent, LabelSource.PREDICTION, created_at)
+            for text, intent, created_at in labels.confident_predictions(s.prediction_confidence, Action.ANSWER)
+        ]
     new = sum(1 for r in rows if since is None or r.created_at > since)
     return Collected(rows, dict(Counter(r.source for r in rows)), new)

@@ -1,113 +1,180 @@
-"""Load config.toml into typed settings; every process reads configuration through here."""
+"""Load config.toml into typed settings; every process reads configuration through here.
+
+Each value is checked at load, its type and its meaning (the rules in `training.config_checks`,
+named beside each field), so a bad value stops the start with an error naming the file and the key.
+Keys with a fixed set of values are StrEnums, converted at load, so the code compares members.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
+
+from training.config_checks import (
+    NOT_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    Rule,
+    above,
+    at_least,
+    at_least_a_second,
+    at_most,
+    below,
+    crontab,
+    empty_or_http_url,
+    is_url,
+    not_empty,
+    shown,
+    time_zone,
+    typed,
+    user_ids,
+)
 
 T = TypeVar("T")
 
 
+def setting(default: Any, *rules: Rule) -> Any:
+    """A field with its default and the rules its value must pass at load."""
+    return field(default=default, metadata={"rules": rules})
+
+
+class LrSchedule(StrEnum):
+    """[model] lr_schedule: how the learning rate moves over the epochs."""
+
+    COSINE = "cosine"  # decays from learning_rate to 5% of it over max_epochs
+    CONSTANT = "constant"
+
+
+class TelegramMode(StrEnum):
+    """[telegram] mode: how updates reach the bot."""
+
+    POLLING = "polling"  # getUpdates: works behind NAT
+    WEBHOOK = "webhook"  # Telegram POSTs updates to webhook_url
+
+
+class EditedMessages(StrEnum):
+    """[telegram] edited_messages: what an edited customer message gets."""
+
+    ANSWER = "answer"  # like a new message
+    IGNORE = "ignore"
+
+
 @dataclass(frozen=True)
 class ModelSettings:
-    max_len: int = 32
-    max_vocab: int = 20000
-    embedding_dim: int = 96
-    ngram_buckets: int = 40000
-    max_ngrams: int = 256
-    ngram_dim: int = 64
-    lstm_units: int = 64
-    members: int = 2
-    dropout: float = 0.3
-    label_smoothing: float = 0.05
-    learning_rate: float = 0.02
-    lr_schedule: str = "cosine"  # or "constant"
-    batch_size: int = 64
-    max_epochs: int = 12
-    patience: int = 12
-    validation_fraction: float = 0.05
-    seed: int = 1234
-
-    def __post_init__(self) -> None:
-        if self.lr_schedule not in ("cosine", "constant"):
-            raise ConfigError(f"[model] lr_schedule must be \"cosine\" or \"constant\", got {self.lr_schedule!r}")
-        if self.members < 1:
-            raise ConfigError(f"[model] members must be at least 1, got {self.members}")
+    max_len: int = setting(32, POSITIVE)
+    max_vocab: int = setting(20000, at_least(3))  # counts the padding and out-of-vocabulary ids
+    embedding_dim: int = setting(96, POSITIVE)
+    ngram_buckets: int = setting(40000, at_least(2))  # bucket 0 is padding
+    max_ngrams: int = setting(256, POSITIVE)
+    ngram_dim: int = setting(64, POSITIVE)
+    lstm_units: int = setting(64, POSITIVE)
+    members: int = setting(2, POSITIVE)
+    dropout: float = setting(0.3, NOT_NEGATIVE, below(1))
+    label_smoothing: float = setting(0.05, NOT_NEGATIVE, below(1))
+    learning_rate: float = setting(0.02, above(0))
+    lr_schedule: LrSchedule = LrSchedule.COSINE
+    batch_size: int = setting(64, POSITIVE)
+    max_epochs: int = setting(12, POSITIVE)
+    patience: int = setting(12, NOT_NEGATIVE)
+    validation_fraction: float = setting(0.05, above(0), below(1))
+    seed: int = setting(1234, NOT_NEGATIVE, at_most(2**32 - 1))  # NumPy's range
 
 
 @dataclass(frozen=True)
 class PolicySettings:
-    confident: float = 0.6
-    suggest: float = 0.2
-    max_suggestions: int = 3
-    min_suggestion: float = 0.05
-    top_k: int = 5
-    out_of_scope_weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.out_of_scope_weight <= 0:
-            raise ConfigError(f"[policy] out_of_scope_weight must be above 0, got {self.out_of_scope_weight}")
+    confident: float = setting(0.6, PROBABILITY)
+    suggest: float = setting(0.2, PROBABILITY)
+    max_suggestions: int = setting(3, POSITIVE)
+    min_suggestion: float = setting(0.05, PROBABILITY)
+    top_k: int = setting(5, POSITIVE)
+    out_of_scope_weight: float = setting(1.0, above(0))
 
 
 @dataclass(frozen=True)
 class PromotionSettings:
-    tolerance: float = 0.005
-    recall_floor: float = 0.5
+    tolerance: float = setting(0.005, PROBABILITY)
+    recall_floor: float = setting(0.5, PROBABILITY)
 
 
 @dataclass(frozen=True)
 class LearningSettings:
-    schedule: str = "0 3 * * *"
-    misfire_grace_hours: float = 6.0
+    schedule: str = setting("0 3 * * *", crontab)
+    misfire_grace_hours: float = setting(6.0, at_least_a_second)
     retrain_without_new_data: bool = False
     include_predictions: bool = False
-    prediction_confidence: float = 0.9
+    prediction_confidence: float = setting(0.9, PROBABILITY)
 
 
 @dataclass(frozen=True)
 class CleanSettings:
-    max_chars: int = 500
-    min_tokens: int = 1
-    majority: float = 0.7
-    max_per_intent: int = 300
+    max_chars: int = setting(500, POSITIVE)
+    min_tokens: int = setting(1, NOT_NEGATIVE)
+    majority: float = setting(0.7, PROBABILITY)
+    max_per_intent: int = setting(300, NOT_NEGATIVE)
 
 
 @dataclass(frozen=True)
 class LimitSettings:
-    max_text_chars: int = 2000
-    max_pending_writes: int = 10000
+    max_text_chars: int = setting(2000, POSITIVE)
+    max_pending_writes: int = setting(10000, POSITIVE)
 
 
 @dataclass(frozen=True)
 class TelegramSettings:
-    mode: str = "polling"
-    api_base_url: str = ""
-    timezone: str = "UTC"
-    edited_messages: str = "answer"
-    rate_limit_messages: int = 8
-    rate_limit_seconds: float = 10.0
-    send_retries: int = 4
+    mode: TelegramMode = TelegramMode.POLLING
+    api_base_url: str = setting("", empty_or_http_url)
+    timezone: str = setting("UTC", time_zone)
+    edited_messages: EditedMessages = EditedMessages.ANSWER
+    rate_limit_messages: int = setting(8, POSITIVE)
+    rate_limit_seconds: float = setting(10.0, above(0))
+    send_retries: int = setting(4, POSITIVE)  # attempts, the first one included
     outgoing_rate_limit: bool = True
-    progress_seconds: float = 5.0
-    model_check_seconds: float = 30.0
-    admin_ids: list = field(default_factory=list)
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
+    progress_seconds: float = setting(5.0, above(0))
+    model_check_seconds: float = setting(30.0, above(0))
+    admin_ids: tuple[int, ...] = setting((), user_ids)
+    webhook_listen: str = setting("127.0.0.1", not_empty)
+    webhook_port: int = setting(8443, POSITIVE, at_most(65535))
     webhook_path: str = "telegram"
     webhook_url: str = ""
 
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    retention_days: int = 365  # 0 keeps messages forever
+    retention_days: int = setting(365, NOT_NEGATIVE)  # 0 keeps messages forever
     keep_anonymous_labels: bool = True
+    purge_time: time = time(4, 30)  # daily, in [telegram] timezone; written "HH:MM"
 
-    def __post_init__(self) -> None:
-        if self.retention_days < 0:
-            raise ConfigError(f"[privacy] retention_days must be 0 (keep forever) or more, got {self.retention_days}")
+
+@dataclass(frozen=True)
+class _Paths:
+    var_dir: str = setting("var", not_empty)
+    data_dir: str = setting("data", not_empty)
+
+
+def _suggest_band(p: PolicySettings) -> tuple[str, str] | None:
+    """Between suggest and confident the bot offers buttons: a suggest above confident is a mistake."""
+    return ("suggest", f"at most confident ({p.confident})") if p.suggest > p.confident else None
+
+
+def _webhook_target(t: TelegramSettings) -> tuple[str, str] | None:
+    """Telegram's servers deliver only to https; a local Bot API server (api_base_url set) also to http."""
+    local = bool(t.api_base_url)
+    if t.mode != TelegramMode.WEBHOOK or is_url(t.webhook_url, ("http", "https") if local else ("https",)):
+        return None
+    return "webhook_url", 'an https:// URL when mode is "webhook"' + (" (or http:// for a local Bot API server)" if local else "")
+
+
+# Rules that relate two keys of one table, checked after each key's own rules.
+_RELATIONS: dict[type, Callable[[Any], tuple[str, str] | None]] = {
+    PolicySettings: _suggest_band,
+    TelegramSettings: _webhook_target,
+}
 
 
 @dataclass(frozen=True)
@@ -123,7 +190,6 @@ class Config:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -138,49 +204,75 @@ class Config:
         return self.var_dir / "reports"
 
 
+# The tables of config.toml beside [paths], and the settings each becomes.
+SECTIONS: dict[str, type] = {
+    "model": ModelSettings,
+    "policy": PolicySettings,
+    "promotion": PromotionSettings,
+    "limits": LimitSettings,
+    "learning": LearningSettings,
+    "clean": CleanSettings,
+    "telegram": TelegramSettings,
+    "privacy": PrivacySettings,
+}
+
+
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
 def _section(cls: type[T], raw: dict[str, Any], name: str, source: Path) -> T:
-    values = raw.get(name, {})
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = set(values) - set(known)
+    """The [name] table as `cls`: unknown keys, wrong types and values that break a rule are refused."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table, got {shown(table)}")
+    unknown = set(table) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
     if unknown:
         raise ConfigError(f"{source}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
-    for key, value in values.items():
-        expected = type(getattr(cls(), key))
-        if expected is float and isinstance(value, int):
-            values[key] = float(value)
-        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ConfigError(f"{source}: [{name}] {key} must be {expected.__name__}, got {value!r}")
-    return cls(**values)
+    types = get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        try:
+            values[key] = typed(value, types[key])
+        except ValueError as exc:
+            raise ConfigError(f"{source}: [{name}] {key} must be {exc}, got {shown(value)}") from None
+    settings = cls(**values)
+    broken = _broken_rule(settings)
+    if broken:
+        key, what = broken
+        raise ConfigError(f"{source}: [{name}] {key} must be {what}, got {shown(getattr(settings, key))}")
+    return settings
 
 
-def load_config(path: str | Path = "config.toml") -> Config:
-    """Read the TOML file; SUPPORTBOT_VAR, when set, overrides where state lives."""
-    source = Path(path).resolve()
+def _broken_rule(settings: Any) -> tuple[str, str] | None:
+    """The first key whose value breaks a rule, and what it must be; None when every value is fine."""
+    for f in fields(settings):
+        for rule in f.metadata.get("rules", ()):
+            if (what := rule(getattr(settings, f.name))) is not None:
+                return f.name, what
+    relation = _RELATIONS.get(type(settings))
+    return relation(settings) if relation else None
+
+
+def _read(source: Path) -> dict[str, Any]:
     try:
         with source.open("rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {source}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path = "config.toml") -> Config:
+    """Read and check the TOML file; SUPPORTBOT_VAR, when set, overrides where state lives."""
+    source = Path(path).resolve()
+    raw = _read(source)
+    unknown = set(raw) - {"paths", *SECTIONS}
+    if unknown:
+        raise ConfigError(f"{source}: unknown table(s): {', '.join(f'[{name}]' for name in sorted(unknown))}")
+    paths = _section(_Paths, raw, "paths", source)
     base = source.parent
-    paths = raw.get("paths", {})
-    var_dir = Path(os.environ.get("SUPPORTBOT_VAR") or base / paths.get("var_dir", "var"))
-    return Config(
-        var_dir=var_dir.resolve(),
-        data_dir=(base / paths.get("data_dir", "data")).resolve(),
-        model=_section(ModelSettings, raw, "model", source),
-        policy=_section(PolicySettings, raw, "policy", source),
-        promotion=_section(PromotionSettings, raw, "promotion", source),
-        limits=_section(LimitSettings, raw, "limits", source),
-        learning=_section(LearningSettings, raw, "learning", source),
-        clean=_section(CleanSettings, raw, "clean", source),
-        telegram=_section(TelegramSettings, raw, "telegram", source),
-        privacy=_section(PrivacySettings, raw, "privacy", source),
-        source=source,
-        raw=raw,
-    )
+    var_dir = Path(os.environ.get("SUPPORTBOT_VAR") or base / paths.var_dir)
+    sections = {name: _section(cls, raw, name, source) for name, cls in SECTIONS.items()}
+    return Config(var_dir=var_dir.resolve(), data_dir=(base / paths.data_dir).resolve(), source=source, **sections)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from training.config import ModelSettings
+from training.config import ModelSettings, PolicySettings
 from training.domain import Example
+from training.metrics import accuracy, answered_intents, macro_f1, top_intents
 from training.train import encode_all, train
 
 
@@ -39,18 +39,39 @@ def out_of_fold(examples: list[Example], k: int, s: ModelSettings) -> OutOfFold:
     return OutOfFold(labels, probs, fold)
 
 
-def cross_validate(examples: list[Example], k: int, s: ModelSettings) -> dict:
-    """Mean and spread over the k folds of the held-out accuracy and macro-F1 (the model's top intent)."""
-    oof = out_of_fold(examples, k, s)
-    truth = np.array([e.intent for e in examples])
-    predicted = np.array(oof.labels)[oof.probs.argmax(axis=1)]
-    scores = [
-        (accuracy_score(truth[held], predicted[held]), f1_score(truth[held], predicted[held], average="macro", zero_division=0))
-        for held in (oof.fold == n for n in range(k))
-    ]
-    acc, f1 = np.array(scores).T
-    return {
-        "k": k,
-        "accuracy": {"mean": float(acc.mean()), "std": float(acc.std()), "folds": acc.round(4).tolist()},
-        "macro_f1": {"mean": float(f1.mean()), "std": float(f1.std()), "folds": f1.round(4).tolist()},
-    }
+def cross_validate(examples: list[Example], k: int, s: ModelSettings, policy: PolicySettings) -> dict:
+    """k models on k folds of `examples`, scored by `fold_scores`."""
+    return fold_scores(out_of_fold(examples, k, s), [e.intent for e in examples], policy)
+
+
+def fold_scores(oof: OutOfFold, truth: list[str], policy: PolicySettings) -> dict:
+    """Mean and spread over the folds of held-out accuracy and macro-F1, twice: of the model's top
+    intent (how stable the model is) and of what the bot answers under `policy` (the kind of figure
+    `supportbot evaluate` reports on gold; see `training.metrics`).
+
+    {"k": k, "top_intent": {"accuracy": {"mean", "std", "folds"}, "macro_f1": {...}}, "answered": {...}}
+    """
+    truth_a = np.array(truth)
+    held = [oof.fold == n for n in np.unique(oof.fold)]
+    result: dict = {"k": len(held)}
+    for scored, predicted in (("top_intent", top_intents(oof.probs, oof.labels)),
+                              ("answered", answered_intents(oof.probs, oof.labels, policy))):
+        predicted_a = np.array(predicted)
+        result[scored] = {name: _spread([figure(truth_a[fold], predicted_a[fold]) for fold in held])
+                          for name, figure in (("accuracy", accuracy), ("macro_f1", macro_f1))}
+    return result
+
+
+def _spread(per_fold: list[float]) -> dict:
+    values = np.array(per_fold)
+    return {"mean": float(values.mean()), "std": float(values.std()), "folds": values.round(4).tolist()}
+
+
+def format_cross_validation(result: dict) -> str:
+    """`fold_scores`'s result for the terminal, one line per figure."""
+    lines = []
+    for scored, title in (("top_intent", "top-intent"), ("answered", "answered")):
+        for name, figure in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+            r = result[scored][name]
+            lines.append(f"{title} {figure}: {r['mean']:.4f} ± {r['std']:.4f} over {result['k']} folds {r['folds']}")
+    return "\n".join(lines)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+from sklearn.metrics import classification_report, confusion_matrix
 
 from training.config import PolicySettings
-from training.domain import LANGUAGES, OUT_OF_SCOPE, Example
+from training.domain import LANGUAGES, Example
+from training.metrics import accuracy, macro_f1, scores
 from training.policy import answered_intent, decide
 
 Predict = Callable[[str], str]
@@ -28,28 +29,14 @@ def as_answered(model: Ranker, policy: PolicySettings) -> Predict:
     return predict
 
 
-def _scores(gold: list[str], predicted: list[str]) -> dict:
-    return {
-        "accuracy": float(accuracy_score(gold, predicted)),
-        "macro_f1": float(f1_score(gold, predicted, average="macro", zero_division=0)),
-    }
-
-
 def evaluate(predict: Predict, gold: list[Example], n_train: dict[str, int] | None = None) -> dict:
-    """Metrics of `predict` (text -> top-1 intent) on the gold examples.
-
-    oos_recall: share of out-of-scope gold messages recognised as such;
-    inscope_accuracy: accuracy on the rest, so a model cannot buy OOS recall with answers.
-    """
+    """Metrics of `predict` (text -> one intent; `as_answered` makes it what the bot answers) on
+    the gold examples: `training.metrics.scores` overall, accuracy and macro-F1 per language,
+    precision/recall/F1 per intent, the confusion matrix and the misclassified examples."""
     truth = [e.intent for e in gold]
     predicted = [predict(e.text) for e in gold]
-    pairs = list(zip(truth, predicted, strict=True))
-    oos = [p for t, p in pairs if t == OUT_OF_SCOPE]
-    inscope = [(t, p) for t, p in pairs if t != OUT_OF_SCOPE]
     metrics = {
-        **_scores(truth, predicted),
-        "oos_recall": sum(p == OUT_OF_SCOPE for p in oos) / len(oos) if oos else None,
-        "inscope_accuracy": sum(t == p for t, p in inscope) / len(inscope) if inscope else None,
+        **scores(truth, predicted),
         "n_intents": len(set(truth)),
         "n_gold": len(gold),
         "per_language": {},
@@ -67,8 +54,10 @@ def evaluate(predict: Predict, gold: list[Example], n_train: dict[str, int] | No
     for lang in LANGUAGES:
         idx = [i for i, e in enumerate(gold) if e.language == lang]
         if idx:
+            lang_truth, lang_predicted = [truth[i] for i in idx], [predicted[i] for i in idx]
             metrics["per_language"][lang] = {
-                **_scores([truth[i] for i in idx], [predicted[i] for i in idx]),
+                "accuracy": accuracy(lang_truth, lang_predicted),
+                "macro_f1": macro_f1(lang_truth, lang_predicted),
                 "n_train": (n_train or {}).get(lang, 0),
                 "n_gold": len(idx),
             }

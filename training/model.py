@@ -8,12 +8,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from training.config import ModelSettings
+from training.config import LrSchedule, ModelSettings
 
 
 def learning_rate(s: ModelSettings, steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """Cosine decay lets a high starting rate train the slow n-gram bag fast, then settles the BiLSTM."""
-    if s.lr_schedule == "constant":
+    if s.lr_schedule == LrSchedule.CONSTANT:
         return s.learning_rate
     return keras.optimizers.schedules.CosineDecay(s.learning_rate, decay_steps=steps, alpha=0.05)
 

@@ -1,8 +1,12 @@
 """The learning loop: collect -> clean -> train -> evaluate -> promote, one run at a time.
 
-`python -m training.pipeline --run-id N` is the separate process the bot starts, so that
-TensorFlow trains while the bot keeps answering; the CLI calls `execute` in its own process.
-Either way the run's row records every stage, and the lock in SQLite keeps runs single-flight.
+One path for every trigger: the starter model (`supportbot train`, the starter domain only), the
+whole chain from the CLI (`supportbot retrain`), from an admin (/retrain) and at night. Every run
+holds the run lock, is recorded stage by stage in `training_runs`, faces the same gate (the live
+model re-measured on today's gold set) and leaves a report.
+
+`python -m training.pipeline --run-id N` is the child process the bot starts, so that TensorFlow
+trains while the bot keeps answering; the CLI calls `run_now` in its own process.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ import argparse
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from storage.db import open_db
-from storage.registry import ModelRegistry
-from storage.runs import Runs
+from storage.registry import ModelRegistry, ModelStatus
+from storage.runs import Runs, RunStage, RunStatus, RunTrigger
 from training.classifier import Classifier
 from training.clean import clean
 from training.collect import collect
@@ -28,6 +33,11 @@ from training.gate import verdict
 from training.tokenize import language_of, tokenize
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+class Skipped(Exception):
+    """A nightly run with nothing new to learn from (see [learning] retrain_without_new_data)."""
 
 
 def _live_metrics(registry: ModelRegistry, domain: Domain, policy: PolicySettings) -> tuple[str | None, dict | None]:
@@ -39,61 +49,82 @@ def _live_metrics(registry: ModelRegistry, domain: Domain, policy: PolicySetting
     return live["version"], evaluate(as_answered(classifier, policy), domain.gold)
 
 
-def _training_set(domain: Domain, cleaned: list, counts: dict) -> list[Example]:
-    """Starter domain plus cleaned conversation labels, minus anything that is in the gold set."""
+def _conversation_examples(config: Config, db: Database, runs: Runs, run: dict, domain: Domain,
+                           counts: dict) -> list[Example]:
+    """Collected and cleaned labels, minus anything that is in the gold set; raises Skipped."""
+    collected = collect(db, runs.last_trained_at(), config.learning)
+    counts["collect"] = {**collected.by_source, "total": len(collected.rows), "new": collected.new}
+    if run["trigger"] == RunTrigger.NIGHTLY and collected.new == 0 and not config.learning.retrain_without_new_data:
+        raise Skipped
+    runs.update(run["id"], stage=RunStage.CLEAN, counts=counts)
+    cleaned = clean(collected.rows, set(domain.intents), config.clean)
+    counts["clean"] = dict(cleaned.counts)
     gold = {tuple(tokenize(e.text)) for e in domain.gold}
-    extra = [Example(r.text, r.intent, language_of(r.text)) for r in cleaned if tuple(tokenize(r.text)) not in gold]
-    counts["clean"]["gold_overlap"] = len(cleaned) - len(extra)
-    return domain.training_examples() + extra
+    extra = [Example(r.text, r.intent, language_of(r.text)) for r in cleaned.examples if tuple(tokenize(r.text)) not in gold]
+    counts["clean"]["gold_overlap"] = len(cleaned.examples) - len(extra)
+    return extra
 
 
-def execute(config: Config, db: Database, run_id: int) -> dict:
-    """Run every stage for `run_id`, recording progress; returns the run's final row."""
+def execute(config: Config, db: Database, run_id: int, progress: Progress | None = None) -> dict:
+    """Run every stage for `run_id` (whose lock the caller holds), recording progress; returns the
+    run's final row. A starter run trains on the starter domain alone, every other on it plus the
+    collected labels."""
     runs, registry = Runs(db), ModelRegistry(db, config.models_dir)
     run = runs.get(run_id)
+
+    def report_progress(text: str) -> None:
+        runs.update(run_id, progress=text)
+        if progress:
+            progress(text)
+
+    counts: dict = {}
     try:
-        for leftover in registry.remove_scratch():
+        for leftover in registry.remove_scratch():  # safe: the lock keeps any other writer out
             log.warning("removed %s, left by an interrupted training run", leftover)
         domain = load_domain(config.data_dir)
-        collected = collect(db, runs.last_trained_at(), config.learning)
-        counts = {"collect": {**collected.by_source, "total": len(collected.rows), "new": collected.new}}
-        if run["trigger"] == "nightly" and collected.new == 0 and not config.learning.retrain_without_new_data:
-            runs.update(run_id, status="skipped", stage="done", counts=counts, progress="no new labels")
-            return runs.get(run_id)
-        runs.update(run_id, stage="clean", counts=counts)
-        cleaned = clean(collected.rows, set(domain.intents), config.clean)
-        counts["clean"] = dict(cleaned.counts)
-        examples = _training_set(domain, cleaned.examples, counts)
-        counts["train"] = {"examples": len(examples), "from_conversations": len(examples) - len(domain.training_examples())}
-        runs.update(run_id, stage="train", counts=counts)
+        extra = [] if run["trigger"] == RunTrigger.STARTER else _conversation_examples(config, db, runs, run, domain, counts)
+        examples = domain.training_examples() + extra
+        counts["train"] = {"examples": len(examples), "from_conversations": len(extra)}
+        runs.update(run_id, stage=RunStage.TRAIN, counts=counts)
         from training.release import train_release  # imports TensorFlow: only now, only here
 
-        release = train_release(
-            examples, domain.gold, config.model, registry, config.policy, verbose=0,
-            progress=lambda text: runs.update(run_id, progress=text),
-        )
-        runs.update(run_id, stage="evaluate", candidate_version=release.version)
+        release = train_release(examples, domain.gold, config.model, registry, config.policy, verbose=0,
+                                progress=report_progress)
+        runs.update(run_id, stage=RunStage.EVALUATE, candidate_version=release.version)
         live_version, live_metrics = _live_metrics(registry, domain, config.policy)
-        runs.update(run_id, stage="promote", live_version=live_version)
+        runs.update(run_id, stage=RunStage.PROMOTE, live_version=live_version)
         promote, reasons = verdict(release.metrics, live_metrics, config.promotion)
         report = _report(config, run, release, live_version, live_metrics, promote, reasons, counts)
         if promote:
             registry.promote(release.version)
         else:
-            registry.set_status(release.version, "rejected")
+            registry.set_status(release.version, ModelStatus.REJECTED)
         runs.update(
             run_id,
-            status="promoted" if promote else "rejected",
-            stage="done",
+            status=RunStatus.PROMOTED if promote else RunStatus.REJECTED,
+            stage=RunStage.DONE,
             progress="; ".join(reasons),
             counts=counts,
             metrics={"candidate": _summary(release.metrics), "live": _summary(live_metrics)},
             report_path=str(report),
         )
+    except Skipped:
+        runs.update(run_id, status=RunStatus.SKIPPED, stage=RunStage.DONE, counts=counts, progress="no new labels")
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, never silent
         log.exception("training run %s failed", run_id)
-        runs.update(run_id, status="failed", error=f"{type(exc).__name__}: {exc}", progress=traceback.format_exc(limit=3))
+        runs.update(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}", progress=traceback.format_exc(limit=3))
     return runs.get(run_id)
+
+
+def run_now(config: Config, db: Database, trigger: RunTrigger, requested_by: str | None,
+            progress: Progress | None = None) -> dict:
+    """Take the run lock, run in this process, always release; raises RunInProgress when busy."""
+    runs = Runs(db)
+    run_id = runs.start(trigger, requested_by)
+    try:
+        return execute(config, db, run_id, progress)
+    finally:
+        runs.release(run_id)
 
 
 def _summary(metrics: dict | None) -> dict | None:
@@ -136,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         result = execute(config, db, args.run_id)
     finally:
         runs.release(args.run_id)
-    return 0 if result["status"] != "failed" else 1
+    return 0 if result["status"] != RunStatus.FAILED else 1
 
 
 if __name__ == "__main__":

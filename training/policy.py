@@ -7,6 +7,7 @@ It lives in `training` because the gold metrics judge what the bot does with a m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from training.config import PolicySettings
 from training.domain import OUT_OF_SCOPE
@@ -14,9 +15,25 @@ from training.domain import OUT_OF_SCOPE
 HANDOFF_INTENT = "contact_human"
 
 
+class Action(StrEnum):
+    """What the bot did with a message; stored in `predictions.action`.
+
+    `decide` yields the first four; the engine adds the rest (a message with nothing to classify,
+    a 👍 thanked, a button press refused).
+    """
+
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+    HANDOFF = "handoff"
+    EMPTY = "empty"
+    FEEDBACK = "feedback"
+    REFUSED = "refused"
+
+
 @dataclass(frozen=True)
 class Decision:
-    action: str  # answer | suggest | fallback | handoff
+    action: Action
     intent: str
     confidence: float
     suggestions: tuple[str, ...] = ()
@@ -32,14 +49,14 @@ def suggestions_from(topk: list[tuple[str, float]], p: PolicySettings, exclude: 
 def decide(topk: list[tuple[str, float]], p: PolicySettings) -> Decision:
     intent, confidence = topk[0]
     if confidence >= p.confident:
-        action = {OUT_OF_SCOPE: "fallback", HANDOFF_INTENT: "handoff"}.get(intent, "answer")
+        action = {OUT_OF_SCOPE: Action.FALLBACK, HANDOFF_INTENT: Action.HANDOFF}.get(intent, Action.ANSWER)
         return Decision(action, intent, confidence)
     suggestions = suggestions_from(topk, p)
     if confidence >= p.suggest and suggestions:
-        return Decision("suggest", intent, confidence, suggestions)
-    return Decision("fallback", intent, confidence)
+        return Decision(Action.SUGGEST, intent, confidence, suggestions)
+    return Decision(Action.FALLBACK, intent, confidence)
 
 
 def answered_intent(decision: Decision) -> str:
     """The intent whose answer the customer gets (a suggestion counts as its top intent)."""
-    return OUT_OF_SCOPE if decision.action == "fallback" else decision.intent
+    return OUT_OF_SCOPE if decision.action == Action.FALLBACK else decision.intent

@@ -63,9 +63,13 @@ def encode_all(encoder: Encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarr
     return np.array([p[0] for p in pairs], dtype="int32"), np.array([p[1] for p in pairs], dtype="int32")
 
 
-def _split(ids: np.ndarray, grams: np.ndarray, y: np.ndarray, s: ModelSettings) -> list[np.ndarray]:
-    """Stratified when the split can hold every class and every class can spare an example (small
-    data with many intents cannot), plain otherwise."""
+def validation_split(ids: np.ndarray, grams: np.ndarray, y: np.ndarray, s: ModelSettings) -> list[np.ndarray]:
+    """The validation part early stopping watches, held out of (ids, grams, y): train_test_split's
+    six arrays (ids_train, ids_val, grams_train, grams_val, y_train, y_val).
+
+    Stratified when the split can hold every class and every class can spare an example (small
+    data with many intents cannot), plain otherwise. Public because the benchmark re-creates this
+    split (`training.benchmark.data.validation_indices`) to hold the same examples out of its baselines."""
     counts = np.bincount(y)
     counts = counts[counts > 0]
     fits = math.ceil(len(y) * s.validation_fraction) >= len(counts) and counts.min() >= 2
@@ -91,7 +95,7 @@ def train(
     encoder = Encoder.build((e.text for e in examples), s.max_vocab, s.max_len, s.ngram_buckets, s.max_ngrams)
     ids, grams = encode_all(encoder, [e.text for e in examples])
     y = np.array([index[e.intent] for e in examples])
-    ids_train, ids_val, grams_train, grams_val, y_train, y_val = _split(ids, grams, y, s)
+    ids_train, ids_val, grams_train, grams_val, y_train, y_val = validation_split(ids, grams, y, s)
     steps = -(-len(y_train) // s.batch_size) * s.max_epochs
     model, serving = build_model(len(encoder), len(labels), s, steps)
     fit = model.fit(

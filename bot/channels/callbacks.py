@@ -1,0 +1,64 @@
+"""Every inline button's callback data, in one codec.
+
+Telegram gives a button 64 bytes of data and hands them back, unchecked, when it is pressed: anyone
+can send any bytes. Each kind of button has its own pattern, registered with its handler, so
+routing never depends on the order handlers are added in; `UNKNOWN` matches everything else (forged
+or stale data) so such a press is still answered. The wire formats are those earlier versions sent,
+so buttons already in customers' chats keep working after an upgrade.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_NAME = r"[a-z_]{1,40}"
+CHOICE = re.compile(rf"^(\d{{1,15}}):({_NAME})$")  # under a bot reply: an intent, or a Control
+FORGET = re.compile(r"^f:(yes|no)$")  # the /forget confirmation
+REVIEW = re.compile(rf"^r:(\d{{1,15}}):({_NAME})$")  # an admin's review label, or "skip"
+UNKNOWN = re.compile(rf"^(?!(?:{CHOICE.pattern[1:-1]}|{FORGET.pattern[1:-1]}|{REVIEW.pattern[1:-1]})$)", re.DOTALL)
+SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A press about stored message `message_id`: a customer's choice under the bot's reply to it
+    (an intent or a Control), or an admin's review label for it (an intent or SKIP)."""
+
+    message_id: int
+    choice: str
+
+
+def _checked(data: str) -> str:
+    if len(data.encode()) > MAX_BYTES or CHOICE.match(data) is None and FORGET.match(data) is None and REVIEW.match(data) is None:
+        raise ValueError(f"not valid callback data: {data!r}")
+    return data
+
+
+def choice(message_id: int, value: str) -> str:
+    return _checked(f"{message_id}:{value}")
+
+
+def forget(confirmed: bool) -> str:
+    return _checked(f"f:{'yes' if confirmed else 'no'}")
+
+
+def review(message_id: int, value: str) -> str:
+    return _checked(f"r:{message_id}:{value}")
+
+
+def parse_choice(data: str | None) -> Pressed | None:
+    match = CHOICE.match(data or "")
+    return Pressed(int(match[1]), match[2]) if match else None
+
+
+def parse_forget(data: str | None) -> bool | None:
+    """True for "yes, erase", False for "no", None for anything else."""
+    match = FORGET.match(data or "")
+    return match[1] == "yes" if match else None
+
+
+def parse_review(data: str | None) -> Pressed | None:
+    match = REVIEW.match(data or "")
+    return Pressed(int(match[1]), match[2]) if match else None

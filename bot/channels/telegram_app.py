@@ -1,0 +1,116 @@
+"""The Telegram channel assembled: a python-telegram-bot Application over the use cases.
+
+Every handler is registered here, each callback handler with its own pattern (bot/channels/callbacks.py),
+so the order below carries no meaning. The token comes from the environment only and is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels import callbacks, telegram_admin, telegram_customer, telegram_jobs
+from bot.channels.delivery import at_least_once_bot
+from bot.channels.flood import FloodGuard
+from bot.channels.telegram_context import CONTEXT_TYPES
+from bot.masking import mask_in_logs
+from bot.retrain import Retrainer
+from bot.runtime import Runtime, open_runtime
+from bot.worker import Worker
+from training.config import Config, TelegramMode, TelegramSettings
+
+log = logging.getLogger(__name__)
+USER_COMMANDS = [
+    ("start", "Start the conversation"),
+    ("help", "What I can help with"),
+    ("forget", "Delete everything stored about me"),
+]
+
+
+async def _post_init(app: Application) -> None:
+    """The command menus (admins see theirs), and a nightly run missed while the bot was down."""
+    commands = [BotCommand(name, text) for name, text in USER_COMMANDS]
+    await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
+    admin_commands = commands + [BotCommand(name, text) for name, text in telegram_admin.ADMIN_COMMANDS]
+    for admin in app.bot_data.config.telegram.admin_ids:
+        await app.bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin))
+    await telegram_jobs.catch_up(app)
+
+
+async def _post_shutdown(app: Application) -> None:
+    app.bot_data.worker.close()
+
+
+def _add_handlers(app: Application) -> None:
+    messages = filters.UpdateType.MESSAGES  # channel posts are ignored
+    private = filters.ChatType.PRIVATE
+    c, a = telegram_customer, telegram_admin
+    app.add_handlers([
+        CommandHandler("start", c.on_start, filters=messages),
+        CommandHandler("help", c.on_help, filters=messages),
+        CommandHandler("forget", c.on_forget, filters=messages & private),
+        CommandHandler("retrain", a.on_retrain, filters=messages),
+        CommandHandler("status", a.on_status, filters=messages),
+        CommandHandler("rollback", a.on_rollback, filters=messages),
+        CommandHandler("review", a.on_review, filters=messages),
+        MessageHandler(messages & filters.TEXT & ~filters.COMMAND, c.on_text),
+        MessageHandler(messages & private & ~filters.TEXT, c.on_other),
+        CallbackQueryHandler(c.on_choice, pattern=callbacks.CHOICE),
+        CallbackQueryHandler(c.on_forget_button, pattern=callbacks.FORGET),
+        CallbackQueryHandler(a.on_review_button, pattern=callbacks.REVIEW),
+        CallbackQueryHandler(c.on_unknown_button, pattern=callbacks.UNKNOWN),
+    ])
+    app.add_error_handler(c.on_error)
+
+
+def build_application(runtime: Runtime, token: str) -> Application:
+    """The one place the Telegram application is assembled from config."""
+    mask_in_logs(token)
+    config = runtime.config
+    t = config.telegram
+    defaults = Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone))
+    limiter = AIORateLimiter(max_retries=3) if t.outgoing_rate_limit else None
+    bot, processor, webhook_queue = at_least_once_bot(token, t.api_base_url, defaults, limiter)
+    builder = ApplicationBuilder().update_queue(webhook_queue) if t.mode == TelegramMode.WEBHOOK else ApplicationBuilder()
+    app = (
+        builder.bot(bot).context_types(CONTEXT_TYPES).concurrent_updates(processor)
+        .post_init(_post_init).post_shutdown(_post_shutdown).build()
+    )
+    worker = Worker(runtime)
+    app.bot_data.worker, app.bot_data.config, app.bot_data.domain = worker, config, runtime.domain
+    app.bot_data.flood = FloodGuard(t.rate_limit_messages, t.rate_limit_seconds)
+    app.bot_data.retrainer = Retrainer(worker, config.source, config.var_dir)
+    _add_handlers(app)
+    telegram_jobs.schedule(app)
+    return app
+
+
+def webhook_options(t: TelegramSettings) -> dict:
+    """run_webhook's arguments from config; the secret Telegram must send only from the environment."""
+    return {"listen": t.webhook_listen, "port": t.webhook_port, "url_path": t.webhook_path,
+            "webhook_url": t.webhook_url, "secret_token": os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+            "allowed_updates": Update.ALL_TYPES}
+
+
+def run_telegram(config: Config) -> int:
+    """Run until SIGINT/SIGTERM: PTB stops fetching, finishes updates in flight, then closes."""
+    app = build_application(open_runtime(config), os.environ["TELEGRAM_BOT_TOKEN"])
+    if config.telegram.mode == TelegramMode.WEBHOOK:
+        app.run_webhook(**webhook_options(config.telegram))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

@@ -1,0 +1,154 @@
+"""Customers on Telegram: questions, button presses, /start, /help and /forget.
+
+Each handler turns an update into one use-case call on the worker and renders its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from bot.channels import callbacks
+from bot.channels.telegram_context import CHANNEL, Context, language_of_user
+from bot.channels.telegram_send import send
+from bot.engine import Control, Incoming, Reply
+from bot.usecases import conversation
+from bot.usecases.access import Actor
+from training.config import EditedMessages
+from training.domain import OUT_OF_SCOPE
+from training.policy import Action
+
+log = logging.getLogger(__name__)
+RATINGS = (Control.UP, Control.DOWN)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Suggestions one per row, the 👍/👎 pair side by side."""
+    if not reply.buttons or reply.message_id is None:
+        return None
+    button = lambda b: InlineKeyboardButton(b.label, callback_data=callbacks.choice(reply.message_id, b.choice))  # noqa: E731
+    rows = [[button(b)] for b in reply.buttons if b.choice not in RATINGS]
+    ratings = [button(b) for b in reply.buttons if b.choice in RATINGS]
+    return InlineKeyboardMarkup(rows + [ratings] if ratings else rows)
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """The greeting, in the customer's language."""
+    await send(context, update.effective_chat.id, context.bot_data.domain.message("start", language_of_user(update)))
+
+
+async def on_help(update: Update, context: Context) -> None:
+    """What the bot can help with: every topic's title."""
+    domain, lang = context.bot_data.domain, language_of_user(update)
+    topics = [f"• {i.title[lang]}" for name, i in sorted(domain.intents.items()) if name != OUT_OF_SCOPE]
+    text = "\n".join([domain.message("help", lang), *topics, "", domain.message("help_footer", lang)])
+    await send(context, update.effective_chat.id, text)
+
+
+def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The text to answer: everything in private chats; in groups only when the bot is addressed."""
+    text = message.text or ""
+    if message.chat.type == "private":
+        return text
+    mention = f"@{bot_username}"
+    if mention.lower() in text.lower():
+        return re.sub(re.escape(mention), "", text, flags=re.IGNORECASE).strip()
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return text
+    return None
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """A question: stored, classified and answered; a flood is stored and noticed once."""
+    data, message = context.bot_data, update.effective_message
+    if update.edited_message and data.config.telegram.edited_messages == EditedMessages.IGNORE:
+        return
+    text = addressed_text(message, context.bot.username, context.bot.id)
+    if text is None:
+        return
+    user = update.effective_user
+    incoming = Incoming(CHANNEL, str(user.id), str(message.chat_id), text, user.language_code, f"{CHANNEL}:{update.update_id}")
+    allowed, notify = data.flood.hit(str(user.id))
+    if not allowed:
+        await data.worker.run(conversation.record_only, incoming)
+        if notify:
+            await send(context, message.chat_id, data.domain.message("rate_limited", language_of_user(update)))
+        return
+    answered = await data.worker.run(conversation.answer, incoming)
+    if answered.reply is not None:
+        await send(context, message.chat_id, answered.reply.text, keyboard(answered.reply))
+        if answered.reply.message_id is not None:
+            await data.worker.run(conversation.delivered, answered.reply.message_id)
+    if answered.alert:
+        for admin in data.config.telegram.admin_ids:
+            await send(context, admin, answered.alert)
+
+
+async def on_other(update: Update, context: Context) -> None:
+    """Photos, stickers, voice, files, locations, contacts: we read text only."""
+    await send(context, update.effective_chat.id, context.bot_data.domain.message("text_only", language_of_user(update)))
+
+
+async def on_choice(update: Update, context: Context) -> None:
+    """A suggestion, 👍/👎 or "talk to a person" under one of the bot's replies."""
+    query, data = update.callback_query, context.bot_data
+    pressed = callbacks.parse_choice(query.data)
+    reply = await data.worker.run(conversation.press, pressed.message_id, CHANNEL, str(query.from_user.id), pressed.choice)
+    if reply.action == Action.REFUSED:
+        await query.answer(reply.text)
+        return
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:  # already edited by a concurrent press
+        log.info("keyboard of message %s not removed: %s", pressed.message_id, exc)
+    await send(context, query.message.chat_id, reply.text, keyboard(reply))
+
+
+async def on_unknown_button(update: Update, context: Context) -> None:
+    """Forged or stale callback data: answered (so the client stops waiting), nothing else."""
+    log.warning("unknown callback data from %s", update.callback_query.from_user.id)
+    await update.callback_query.answer(context.bot_data.domain.message("choice_expired", language_of_user(update)))
+
+
+async def on_forget(update: Update, context: Context) -> None:
+    """Ask before erasing: one tap on a button nobody else can see (private chat only)."""
+    domain, lang = context.bot_data.domain, language_of_user(update)
+    buttons = [
+        InlineKeyboardButton(domain.message("forget_yes", lang), callback_data=callbacks.forget(True)),
+        InlineKeyboardButton(domain.message("forget_no", lang), callback_data=callbacks.forget(False)),
+    ]
+    await send(context, update.effective_chat.id, domain.message("forget_ask", lang), InlineKeyboardMarkup([buttons]))
+
+
+async def on_forget_button(update: Update, context: Context) -> None:
+    """Erase the presser's data, or not. The reply is sent directly, so it is never stored."""
+    query, data, lang = update.callback_query, context.bot_data, language_of_user(update)
+    if query.message is None or query.message.chat.id != query.from_user.id:  # only their own private chat
+        await query.answer(data.domain.message("choice_expired", lang))
+        return
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:  # a second press on the same prompt
+        log.info("forget keyboard not removed: %s", exc)
+    if not callbacks.parse_forget(query.data):
+        await send(context, query.message.chat_id, data.domain.message("forget_cancelled", lang))
+        return
+    counts = await data.worker.run(conversation.forget, Actor(CHANNEL), CHANNEL, str(query.from_user.id))
+    await send(context, query.message.chat_id, data.domain.message("forget_done", lang).format(**counts))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log with the update id; tell the customer something went wrong, never how."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, context.bot_data.domain.message("error", language_of_user(update)))
+        except Exception:  # noqa: BLE001 - the error handler must never raise
+            log.exception("could not tell chat %s about the error", update.effective_chat.id)

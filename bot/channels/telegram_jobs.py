@@ -1,0 +1,69 @@
+"""What the Telegram bot does on its own clock (PTB's JobQueue, APScheduler underneath): the nightly
+run with its catch-up after downtime, the retention purge, and picking up models promoted elsewhere."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import UTC, datetime, timedelta
+
+from telegram.ext import Application
+
+from bot.channels.telegram_admin import announce
+from bot.channels.telegram_context import Context
+from bot.schedule import missed_fire_time, nightly_trigger
+from bot.usecases import data, training
+from bot.usecases.access import Actor
+from storage.runs import RunInProgress, RunTrigger
+
+log = logging.getLogger(__name__)
+NIGHTLY = Actor("nightly", admin=True)  # the bot's own clock: the nightly run and the purge
+
+
+async def nightly(context: Context) -> None:
+    """The learning loop, reported to every admin."""
+    admins = list(context.bot_data.config.telegram.admin_ids)
+    try:
+        await context.bot_data.retrainer.start(RunTrigger.NIGHTLY, NIGHTLY,
+                                               on_finish=functools.partial(announce, context.application, admins))
+    except RunInProgress as exc:
+        log.info("nightly run not started: run %s is in progress", exc.run_id)
+
+
+async def purge_old(context: Context) -> None:
+    """Retention: delete what is older than [privacy] retention_days, on the worker like every write."""
+    counts = await context.bot_data.worker.run(data.purge, NIGHTLY)
+    log.info("retention purge: %s", counts)
+
+
+async def refresh_model(context: Context) -> None:
+    """Pick up a promotion or rollback made by another process (CLI, a training run)."""
+    await context.bot_data.worker.run(training.refresh_model)
+
+
+def schedule(app: Application) -> None:
+    """Cron job with coalescing, one instance and a grace time; the daily purge; the model check."""
+    config = app.bot_data.config
+    learning = config.learning
+    grace = timedelta(hours=learning.misfire_grace_hours)
+    app.job_queue.run_custom(
+        nightly,
+        job_kwargs={"trigger": nightly_trigger(learning.schedule, config.telegram.timezone),
+                    "misfire_grace_time": int(grace.total_seconds()), "coalesce": True, "max_instances": 1},
+        name="nightly-retrain",
+    )
+    if config.privacy.retention_days > 0:
+        app.job_queue.run_daily(purge_old, time=config.privacy.purge_time, name="retention-purge")
+    app.job_queue.run_repeating(refresh_model, interval=config.telegram.model_check_seconds, name="model-refresh")
+
+
+async def catch_up(app: Application) -> None:
+    """APScheduler's memory job store forgets misfires across restarts: run a missed night once."""
+    config = app.bot_data.config
+    last = await app.bot_data.worker.run(training.last_nightly_start)
+    trigger = nightly_trigger(config.learning.schedule, config.telegram.timezone)
+    grace = timedelta(hours=config.learning.misfire_grace_hours)
+    missed = missed_fire_time(trigger, datetime.fromisoformat(last) if last else None, datetime.now(UTC), grace)
+    if missed:
+        log.info("the nightly run of %s was missed; starting it now", missed.isoformat())
+        app.job_queue.run_once(nightly, when=0, name="nightly-catch-up")

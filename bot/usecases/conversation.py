@@ -1,0 +1,48 @@
+"""A customer's side: answer a message, press a button, be forgotten."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot.engine import Incoming, Reply
+from bot.runtime import Runtime
+from bot.usecases.access import Actor, audited
+from storage.audit import AuditAction
+from storage.privacy import forget as erase
+
+
+@dataclass(frozen=True)
+class Answered:
+    reply: Reply | None  # None: a redelivered update that was already answered
+    alert: str | None  # a storage failure admins must hear about, raised by this message
+
+
+def answer(runtime: Runtime, incoming: Incoming) -> Answered:
+    """A new update's answer, or a redelivered one's if it never reached the customer."""
+    engine = runtime.engine
+    reply = engine.handle(incoming)
+    if reply is None and incoming.external_key:
+        reply = engine.unanswered(incoming.external_key)
+    return Answered(reply, engine.pending.take_alert())
+
+
+def record_only(runtime: Runtime, incoming: Incoming) -> None:
+    """Store a message without answering it (a flood beyond the per-user limit)."""
+    runtime.engine.record(incoming)
+
+
+def delivered(runtime: Runtime, message_id: int) -> None:
+    """The channel delivered the answer to this message: a redelivery of its update is now a duplicate."""
+    runtime.engine.messages.mark_answered(message_id)
+
+
+def press(runtime: Runtime, message_id: int, channel: str, user: str, choice: str) -> Reply:
+    """A button under one of the bot's replies (suggestion, 👍/👎, a person); refused unless offered."""
+    return runtime.engine.choose(message_id, channel, user, choice)
+
+
+@audited(AuditAction.FORGET, admin=False, detail=lambda counts, *_: json.dumps(counts))
+def forget(runtime: Runtime, actor: Actor, channel: str, user: str) -> dict[str, int]:
+    """Erase everything stored about one customer; the audit row names only the channel (`actor`)."""
+    return erase(runtime.db, channel, user)

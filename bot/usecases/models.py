@@ -1,0 +1,82 @@
+"""The live model: what it says of a text, how it scores, what state the learning loop is in, rollback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.runtime import Runtime
+from bot.usecases.access import Actor, audited
+from storage.audit import AuditAction
+from training.classifier import Classifier
+from training.evaluate import as_answered, evaluate
+from training.policy import Action, decide
+from training.tokenize import tokenize
+
+
+class NoModel(LookupError):
+    """A use case that needs a model, asked before any model is live."""
+
+
+@dataclass(frozen=True)
+class Classification:
+    text: str
+    intent: str | None
+    confidence: float | None
+    action: Action
+    topk: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Status:
+    live: dict | None  # the registry's row of the live model, metrics included
+    serving: str | None  # the version actually answering (a fallback when the live one cannot load)
+    untrained_labels: int
+    review_queue: int
+    recent_runs: list[dict]
+    next_run: datetime | None
+
+
+def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
+    """What the bot would do with each text, without storing anything."""
+    model, policy = runtime.model.current, runtime.config.policy
+    if model is None:
+        raise NoModel("no model is live: run `supportbot train` first")
+    results = []
+    for text in texts:
+        if not tokenize(text):
+            results.append(Classification(text, None, None, Action.EMPTY, []))
+            continue
+        topk = model.predict(text, policy.top_k, policy.out_of_scope_weight)
+        decision = decide(topk, policy)
+        results.append(Classification(text, decision.intent, decision.confidence, decision.action, topk))
+    return results
+
+
+def evaluate_version(runtime: Runtime, version: str | None) -> dict:
+    """Gold-set metrics of the live model (or `version`), served as the bot serves it (LiteRT, policy)."""
+    model = runtime.registry.get(version) if version else runtime.registry.live()
+    if model is None:
+        raise NoModel("no model is live: run `supportbot train` first")
+    classifier = Classifier(Path(model["path"]))
+    n_train = {lang: m["n_train"] for lang, m in model["metrics"].get("per_language", {}).items()}
+    metrics = evaluate(as_answered(classifier, runtime.config.policy), runtime.domain.gold, n_train)
+    return {**metrics, "version": model["version"]}
+
+
+@audited(AuditAction.STATUS, detail=lambda s, _: f"live {s.live['version'] if s.live else None}")
+def status(runtime: Runtime, actor: Actor, next_run: datetime | None) -> Status:
+    """Live model, collected-but-untrained labels, review queue and recent runs; `next_run` is the
+    channel's to know (the bot's scheduler, or the schedule itself at the terminal)."""
+    serving = runtime.model.current.version if runtime.model.current else None
+    pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
+    return Status(runtime.registry.live(), serving, pending, runtime.review.size(), runtime.runs.recent(5), next_run)
+
+
+@audited(AuditAction.ROLLBACK)
+def rollback(runtime: Runtime, actor: Actor, version: str | None) -> str:
+    """Make the previous (or given) version live and answer with it at once; RegistryError if refused."""
+    restored = runtime.registry.rollback(version)
+    runtime.model.refresh()
+    return restored

@@ -1,0 +1,39 @@
+"""The audit trail: who did what, when, and whether it was allowed (refused attempts are kept too).
+
+The use-case layer records each action once; storage only writes the row.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlite_utils import Database
+
+from storage.db import now
+
+
+class AuditAction(StrEnum):
+    """`audit.action`: the admin and privacy actions that leave a trace."""
+
+    TRAIN = "train"
+    RETRAIN = "retrain"
+    ROLLBACK = "rollback"
+    REVIEW = "review"
+    REVIEW_LABEL = "review-label"
+    REVIEW_SKIP = "review-skip"
+    IMPORT = "import"
+    EXPORT = "export"
+    BACKUP = "backup"
+    PURGE = "purge"
+    FORGET = "forget"
+    STATUS = "status"
+
+
+class Audit:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, actor: str, action: AuditAction, detail: str = "", allowed: bool = True) -> None:
+        self.db["audit"].insert(
+            {"actor": actor, "action": action, "detail": detail, "allowed": int(allowed), "created_at": now()}
+        )

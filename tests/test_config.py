@@ -1,0 +1,195 @@
+"""Config is checked at load: every bad value stops the start with an error naming the file and the key.
+
+Each test writes a real config.toml and reads it with load_config; the refusals come first.
+"""
+
+import dataclasses
+import tomllib
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from training.config import (
+    SECTIONS,
+    ConfigError,
+    EditedMessages,
+    LrSchedule,
+    TelegramMode,
+    load_config,
+)
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def refusal(tmp_path: Path, text: str) -> str:
+    """The error of loading `text`, without the file name it must start with."""
+    path = config_file(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    return message.removeprefix(f"{path}: ")
+
+
+# --- refused -----------------------------------------------------------------------------------
+
+def test_a_misspelt_mode_is_refused_instead_of_running_polling(tmp_path):
+    assert refusal(tmp_path, '[telegram]\nmode = "pollin"\n') == '[telegram] mode must be "polling" or "webhook", got "pollin"'
+
+
+def test_a_misspelt_edited_messages_is_refused(tmp_path):
+    message = refusal(tmp_path, '[telegram]\nedited_messages = "ignored"\n')
+    assert message == '[telegram] edited_messages must be "answer" or "ignore", got "ignored"'
+
+
+def test_an_admin_id_written_as_a_string_is_refused_as_it_would_never_match(tmp_path):
+    message = refusal(tmp_path, '[telegram]\nadmin_ids = [4242, "123"]\n')
+    assert message.startswith("[telegram] admin_ids must be a list of int") and message.endswith('got [4242, "123"]')
+
+
+@pytest.mark.parametrize("ids", ["[true]", "[-100123]", "4242"])
+def test_admin_ids_are_a_list_of_positive_user_ids(tmp_path, ids):
+    assert refusal(tmp_path, f"[telegram]\nadmin_ids = {ids}\n").startswith("[telegram] admin_ids must be a list of")
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../etc/passwd", "utc+2"])
+def test_a_time_zone_that_zoneinfo_does_not_know_is_refused(tmp_path, zone):
+    assert refusal(tmp_path, f'[telegram]\ntimezone = "{zone}"\n').startswith("[telegram] timezone must be a time zone name")
+
+
+@pytest.mark.parametrize("schedule, reason", [("0 3 * *", "Wrong number of fields"), ("61 3 * * *", "61"), ("at night", "")])
+def test_a_schedule_that_is_no_five_field_crontab_is_refused_at_start_not_at_night(tmp_path, schedule, reason):
+    message = refusal(tmp_path, f'[learning]\nschedule = "{schedule}"\n')
+    assert message.startswith('[learning] schedule must be a crontab "minute hour day month weekday"')
+    assert reason in message and message.endswith(f'got "{schedule}"')
+
+
+def test_suggest_above_confident_is_refused(tmp_path):
+    message = refusal(tmp_path, "[policy]\nconfident = 0.5\nsuggest = 0.6\n")
+    assert message == "[policy] suggest must be at most confident (0.5), got 0.6"
+
+
+@pytest.mark.parametrize("table, key", [
+    ("policy", "confident"), ("policy", "suggest"), ("policy", "min_suggestion"), ("clean", "majority"),
+    ("learning", "prediction_confidence"), ("promotion", "tolerance"), ("promotion", "recall_floor"),
+])
+def test_a_probability_of_one_and_a_half_is_refused(tmp_path, table, key):
+    assert refusal(tmp_path, f"[{table}]\n{key} = 1.5\n") == f"[{table}] {key} must be between 0 and 1, got 1.5"
+
+
+@pytest.mark.parametrize("key, value, what", [
+    ("dropout", "1.0", "below 1"), ("label_smoothing", "-0.1", "at least 0"),
+    ("validation_fraction", "0", "above 0"), ("validation_fraction", "1", "below 1"),
+])
+def test_model_rates_and_the_validation_share_stay_inside_their_range(tmp_path, key, value, what):
+    assert refusal(tmp_path, f"[model]\n{key} = {value}\n").startswith(f"[model] {key} must be {what}, got")
+
+
+@pytest.mark.parametrize("table, key, value", [
+    ("model", "max_len", 0), ("model", "batch_size", 0), ("model", "max_epochs", 0), ("model", "members", 0),
+    ("model", "ngram_buckets", 1), ("model", "seed", -1), ("policy", "top_k", 0), ("policy", "max_suggestions", 0),
+    ("telegram", "send_retries", 0), ("telegram", "rate_limit_seconds", 0), ("telegram", "webhook_port", 0),
+    ("telegram", "webhook_port", 65536), ("limits", "max_pending_writes", 0), ("clean", "max_chars", 0),
+    ("privacy", "retention_days", -1), ("learning", "misfire_grace_hours", 0),
+])
+def test_counts_sizes_and_ports_out_of_range_are_refused(tmp_path, table, key, value):
+    assert refusal(tmp_path, f"[{table}]\n{key} = {value}\n").startswith(f"[{table}] {key} must be ")
+
+
+def test_webhook_mode_needs_an_https_url(tmp_path):
+    expected = '[telegram] webhook_url must be an https:// URL when mode is "webhook", got '
+    assert refusal(tmp_path, '[telegram]\nmode = "webhook"\n') == expected + '""'
+    plain = '[telegram]\nmode = "webhook"\nwebhook_url = "http://bot.example/telegram"\n'
+    assert refusal(tmp_path, plain) == expected + '"http://bot.example/telegram"'
+
+
+@pytest.mark.parametrize("written", ['"4:30"', '"24:00"', '"04:60"', '"04:30:00"', "430", "04:30:00"])
+def test_a_purge_time_that_is_not_hh_mm_is_refused(tmp_path, written):
+    message = refusal(tmp_path, f"[privacy]\npurge_time = {written}\n")
+    assert message.startswith('[privacy] purge_time must be "HH:MM" (24-hour clock')
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[model]\nmax_len = true\n", "[model] max_len must be int (a whole number), got true"),
+    ("[model]\nmax_len = 3.5\n", "[model] max_len must be int (a whole number), got 3.5"),
+    ("[telegram]\noutgoing_rate_limit = 1\n", "[telegram] outgoing_rate_limit must be bool (true or false), got 1"),
+    ('[model]\nlr_schedule = "linear"\n', '[model] lr_schedule must be "cosine" or "constant", got "linear"'),
+    ('[telegram]\napi_base_url = "localhost:8081/bot"\n', '[telegram] api_base_url must be empty or an http:// or https:// URL, '
+                                                          'got "localhost:8081/bot"'),
+    ('[paths]\nvar_dir = ""\n', '[paths] var_dir must be not empty, got ""'),
+])
+def test_wrong_types_and_values_name_the_key(tmp_path, text, expected):
+    assert refusal(tmp_path, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[telegarm]\nmode = \"polling\"\n", "unknown table(s): [telegarm]"),
+    ("[paths]\nvar = \"state\"\n", "unknown key(s) in [paths]: var"),
+    ("[policy]\nconfidence = 0.7\n", "unknown key(s) in [policy]: confidence"),
+    ("policy = 0.7\n", "[policy] must be a table, got 0.7"),
+])
+def test_unknown_tables_and_keys_are_refused(tmp_path, text, expected):
+    assert refusal(tmp_path, text) == expected
+
+
+def test_every_number_in_the_config_has_a_rule():
+    """A new numeric key without a range would load anything again."""
+    for cls in SECTIONS.values():
+        for f in dataclasses.fields(cls):
+            if f.type in ("int", "float"):
+                assert f.metadata.get("rules"), f"{cls.__name__}.{f.name}"
+
+
+# --- accepted ----------------------------------------------------------------------------------
+
+def test_values_are_converted_to_their_types_at_load(tmp_path):
+    path = config_file(tmp_path, """
+[model]
+lr_schedule = "constant"
+[telegram]
+mode = "webhook"
+webhook_url = "https://bot.example/telegram"
+edited_messages = "ignore"
+admin_ids = [4242, 17]
+timezone = "Europe/Berlin"
+rate_limit_seconds = 3
+[privacy]
+purge_time = "23:05"
+""")
+    config = load_config(path)
+    assert config.model.lr_schedule is LrSchedule.CONSTANT
+    assert config.telegram.mode is TelegramMode.WEBHOOK and config.telegram.edited_messages is EditedMessages.IGNORE
+    assert config.telegram.admin_ids == (4242, 17)
+    assert config.telegram.rate_limit_seconds == 3.0 and isinstance(config.telegram.rate_limit_seconds, float)
+    assert config.privacy.purge_time == time(23, 5)
+
+
+def test_a_local_bot_api_server_may_take_an_http_webhook(tmp_path):
+    path = config_file(tmp_path, '[telegram]\nmode = "webhook"\napi_base_url = "http://127.0.0.1:8081/bot"\n'
+                                 'webhook_url = "http://127.0.0.1:8443/telegram"\n')
+    assert load_config(path).telegram.webhook_url == "http://127.0.0.1:8443/telegram"
+
+
+def test_zero_is_accepted_where_it_switches_something_off(tmp_path):
+    path = config_file(tmp_path, "[privacy]\nretention_days = 0\n[clean]\nmax_per_intent = 0\nmin_tokens = 0\n"
+                                 "[promotion]\nrecall_floor = 0\ntolerance = 0\n[model]\npatience = 0\n")
+    config = load_config(path)
+    assert (config.privacy.retention_days, config.clean.max_per_intent, config.promotion.recall_floor) == (0, 0, 0.0)
+
+
+def test_the_shipped_config_loads_with_its_enums_and_writes_every_key_at_its_default():
+    config = load_config(ROOT / "config.toml")
+    assert type(config.telegram.mode) is TelegramMode and type(config.telegram.edited_messages) is EditedMessages
+    assert type(config.model.lr_schedule) is LrSchedule
+    assert config.telegram.admin_ids == () and config.privacy.purge_time == time(4, 30)
+    with (ROOT / "config.toml").open("rb") as fh:
+        written = tomllib.load(fh)
+    for name, cls in SECTIONS.items():
+        assert written[name].keys() == {f.name for f in dataclasses.fields(cls)}, name
+        assert getattr(config, name) == cls(), name
