@@ -19,12 +19,13 @@ from bot.pending import PendingWrites
 from storage.feedback import Feedback
 from storage.labels import Labels, LabelSource
 from storage.messages import Messages, StoredMessage
+from storage.offers import Offers
 from training.config import Config
 from training.domain import Domain
 from training.policy import HANDOFF_INTENT, Action, Decision, answered_intent, decide, suggestions_from
-from training.redact import redact
 from training.serving import LiveModel
-from training.tokenize import language_of, tokenize
+from training.storable import storable
+from training.tokenize import supported_language, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,6 @@ class Control(StrEnum):
     HUMAN = "human"
     UP = "up"
     DOWN = "down"
-
-
-def stored_text(text: str, max_chars: int) -> str:
-    """A customer's text as it is stored and classified: capped, personal data redacted
-    (`supportbot redact` shows an admin exactly this)."""
-    return redact(text[:max_chars])
 
 
 def is_storage_error(exc: Exception) -> bool:
@@ -80,19 +75,34 @@ class Engine:
         self.messages = Messages(db)
         self.labels = Labels(db)
         self.feedback = Feedback(db)
+        self.offers = Offers(db)
         self.model = model
         self.domain = domain
         self.config = config
         self.pending = PendingWrites(config.limits.max_pending_writes)
+        shop = config.shop
+        # What the shop's texts may name: data/messages.toml and the intents' responses are templates.
+        self.shop_fields = {"shop": shop.name, "contact": ", ".join(shop.contact.splitlines()), "hours": shop.hours,
+                            "timezone": shop.timezone}
 
-    def language(self, text: str, hint: str | None = None) -> str:
-        if tokenize(text) or not hint:
-            return language_of(text)
-        return "zh" if hint.lower().startswith("zh") else "en"
+    def say(self, key: str, language: str) -> str:
+        """One of the bot's own phrases, with the shop's name, contact and hours filled in."""
+        return self.domain.message(key, language).format_map(self.shop_fields)
+
+    def response(self, intent: str, language: str) -> str:
+        return self.domain.intents[intent].response[language].format_map(self.shop_fields)
+
+    def language(self, text: str, hint: str | None = None) -> str | None:
+        """The message's language, en or zh; None for one the bot does not speak (stored as NULL)."""
+        return supported_language(text, hint)
+
+    def reply_language(self, stored_language: str | None) -> str:
+        """What the bot answers in: the message's language, or the shop's default for one it does not speak."""
+        return stored_language or self.config.shop.default_language
 
     def record(self, incoming: Incoming) -> StoredMessage | None:
         """Store a message, redacted and capped; None when this update was stored before."""
-        text = stored_text(incoming.text, self.config.limits.max_text_chars)
+        text = storable(incoming.text, self.config.limits.max_text_chars)
         return self.messages.add_incoming(
             channel=incoming.channel,
             user=incoming.user,
@@ -116,12 +126,18 @@ class Engine:
             return self._answer_unstored(incoming, exc)
         if stored is None:
             return None
-        reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
+        reply, prediction = self._answer(stored.text, stored.language, stored.id)
         try:
-            self.messages.add_reply(stored, reply.text, prediction)
+            self._store_reply(stored, reply, prediction)
         except sqlite3.OperationalError as exc:
-            self.pending.hold(lambda: self.messages.add_reply(stored, reply.text, prediction), exc)
+            self.pending.hold(lambda: self._store_reply(stored, reply, prediction), exc)
         return reply
+
+    def _store_reply(self, stored: StoredMessage, reply: Reply, prediction: dict | None) -> None:
+        """The answer, its prediction and the buttons it offers, together."""
+        with self.messages.db.atomic():
+            self.messages.add_reply(stored, reply.text, prediction)
+            self.offers.add(stored.id, (b.choice for b in reply.buttons))
 
     def unanswered(self, external_key: str) -> Reply | None:
         """The reply to a redelivered update whose stored answer never reached the customer.
@@ -135,21 +151,24 @@ class Engine:
             return None
         stored, text = found
         if text is None:  # killed between storing the message and storing its answer
-            reply, prediction = self._answer(stored.text, stored.language or "en", stored.id)
-            self.messages.add_reply(stored, reply.text, prediction)
+            reply, prediction = self._answer(stored.text, stored.language, stored.id)
+            self._store_reply(stored, reply, prediction)
             return reply
         prediction = self.messages.prediction(stored.id)
         if prediction is None:  # empty message or no model: a plain text answer
             return Reply(text, stored.id)
         decision = decide(prediction["topk"], self.config.policy)
-        return dataclasses.replace(self._render(decision, stored.id, stored.language or "en"), text=text)
+        return dataclasses.replace(self._render(decision, stored.id, self.reply_language(stored.language)), text=text)
 
-    def _answer(self, text: str, language: str, message_id: int | None) -> tuple[Reply, dict | None]:
+    def _answer(self, text: str, language: str | None, message_id: int | None) -> tuple[Reply, dict | None]:
+        if language is None:  # the model knows English and Chinese only: no guess, the shop's contact
+            return Reply(self.say("unsupported_language", self.reply_language(None)), message_id,
+                         action=Action.UNSUPPORTED), None
         if not tokenize(text):
-            return Reply(self.domain.message("empty", language), message_id, action=Action.EMPTY), None
+            return Reply(self.say("empty", language), message_id, action=Action.EMPTY), None
         classifier = self.model.current
-        if classifier is None:
-            return Reply(self.domain.message("handoff", language), message_id, action=Action.HANDOFF), None
+        if classifier is None:  # said honestly: nobody is answering in its place
+            return Reply(self.say("unavailable", language), message_id, action=Action.UNAVAILABLE), None
         topk = classifier.predict(text, self.config.policy.top_k, self.config.policy.out_of_scope_weight)
         decision = decide(topk, self.config.policy)
         prediction = {
@@ -162,7 +181,7 @@ class Engine:
         return self._render(decision, message_id, language), prediction
 
     def _answer_unstored(self, incoming: Incoming, error: Exception) -> Reply:
-        text = stored_text(incoming.text, self.config.limits.max_text_chars)
+        text = storable(incoming.text, self.config.limits.max_text_chars)
         language = self.language(text, incoming.language)
         reply, prediction = self._answer(text, language, None)
         unstored = dataclasses.replace(incoming, text=text, language=language)
@@ -175,57 +194,63 @@ class Engine:
             language=incoming.language, external_key=incoming.external_key,
         )
         if stored is not None:
-            self.messages.add_reply(stored, reply_text, prediction)
+            self.messages.add_reply(stored, reply_text, prediction)  # no buttons: they were not sent
 
     def _render(self, decision: Decision, message_id: int | None, language: str) -> Reply:
         if decision.action == Action.SUGGEST:
             return self._suggest(message_id, decision.suggestions, language, "did_you_mean", decision.intent)
+        if decision.action == Action.HANDOFF:
+            return self._person(message_id, language)
         intent = answered_intent(decision)
         buttons = (Button("👍", Control.UP), Button("👎", Control.DOWN)) if decision.action == Action.ANSWER else ()
         return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 
-    def response(self, intent: str, language: str) -> str:
-        return self.domain.intents[intent].response[language]
+    def _person(self, message_id: int | None, language: str) -> Reply:
+        """Asked for a person: how to reach the shop's people (nobody is connected to this chat)."""
+        return Reply(self.say("handoff", language), message_id, action=Action.HANDOFF, intent=HANDOFF_INTENT)
 
     def _suggest(self, message_id: int | None, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
         buttons = tuple(Button(self.domain.intents[i].title[language], i) for i in intents)
-        buttons += (Button(self.domain.message("talk_to_person", language), Control.HUMAN),)
-        return Reply(self.domain.message(key, language), message_id, buttons, Action.SUGGEST, intent)
+        buttons += (Button(self.say("talk_to_person", language), Control.HUMAN),)
+        return Reply(self.say(key, language), message_id, buttons, Action.SUGGEST, intent)
 
     def choose(self, message_id: int, channel: str, user: str, choice: str) -> Reply:
         """A button press on the reply to `message_id`: a suggestion, 👍/👎 or "talk to a person".
 
-        Only the customer who wrote the message may press, and only a choice the bot offered
-        for it, so a forged button cannot label someone else's message or an arbitrary intent.
+        Only the customer who wrote the message may press, and only a button the bot sent for it
+        (stored in `offers`), so a forged press cannot label someone else's message or an intent
+        that was never offered.
         """
         message = self.messages.get(message_id)
         prediction = self.messages.prediction(message_id)
         if message is None or prediction is None or self.messages.owner(message_id) != (channel, user):
             log.warning("refused button %r on message %s from %s:%s", choice, message_id, channel, user)
-            return Reply(self.domain.message("choice_expired", "en"), None, action=Action.REFUSED)
+            return Reply(self.say("choice_expired", "en"), None, action=Action.REFUSED)
         reply = self._choose(message, prediction, choice)
         if reply.action != Action.REFUSED:
-            self.messages.add_reply(message, reply.text, None)
+            self._store_reply(message, reply, None)
         return reply
 
     def _choose(self, message: StoredMessage, prediction: dict, choice: str) -> Reply:
-        message_id = message.id
-        language = message.language or "en"
-        offered = {intent for intent, _ in prediction["topk"]}
+        message_id, language = message.id, self.reply_language(message.language)
+        expired = Reply(self.say("choice_expired", language), message_id, action=Action.REFUSED)
+        if not self.offers.made(message_id, choice):
+            return expired
         if choice == Control.HUMAN:
-            return Reply(self.domain.message("handoff", language), message_id, action=Action.HANDOFF)
+            return self._person(message_id, language)
         if choice in (Control.UP, Control.DOWN):
             return self._feedback(message, prediction, choice == Control.UP, language)
-        if choice not in offered or choice not in self.domain.intents or self.labels.exists_for(message_id):
-            return Reply(self.domain.message("choice_expired", language), message_id, action=Action.REFUSED)
+        if choice not in self.domain.intents or self.labels.exists_for(message_id):
+            return expired
         self.labels.add(message_id, choice, LabelSource.SUGGESTION)
-        action = Action.HANDOFF if choice == HANDOFF_INTENT else Action.ANSWER
-        return Reply(self.response(choice, language), message_id, action=action, intent=choice)
+        if choice == HANDOFF_INTENT:
+            return self._person(message_id, language)
+        return Reply(self.response(choice, language), message_id, action=Action.ANSWER, intent=choice)
 
     def _feedback(self, message: StoredMessage, prediction: dict, positive: bool, language: str) -> Reply:
         if not self.feedback.add(message.id, positive):
-            return Reply(self.domain.message("choice_expired", language), message.id, action=Action.REFUSED)
+            return Reply(self.say("choice_expired", language), message.id, action=Action.REFUSED)
         if positive:
-            return Reply(self.domain.message("feedback_thanks", language), message.id, action=Action.FEEDBACK)
+            return Reply(self.say("feedback_thanks", language), message.id, action=Action.FEEDBACK)
         others = suggestions_from(prediction["topk"], self.config.policy, exclude=prediction["intent"])
         return self._suggest(message.id, others, language, "feedback_sorry", prediction["intent"])

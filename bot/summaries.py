@@ -40,6 +40,14 @@ def run_result(run: dict) -> str:
     ).strip()
 
 
+def _schedule_line(status: Status) -> str:
+    when = status.next_run.isoformat(timespec="minutes") if status.next_run else None
+    if status.scheduled_here:
+        return f"Next scheduled run: {when or 'none scheduled'}"
+    return (f"Next nightly run: {when}, if the bot is running on Telegram then (`supportbot run` with "
+            "TELEGRAM_BOT_TOKEN set); the local chat schedules nothing")
+
+
 def status_text(status: Status) -> str:
     lines = []
     if status.live:
@@ -48,13 +56,13 @@ def status_text(status: Status) -> str:
             f"Live model {status.live['version']}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
             f"out-of-scope recall {m['oos_recall']:.4f}"
         )
-        if status.serving != status.live["version"]:
-            lines.append(f"Answering with: {status.serving or 'no model (the live one does not load)'}")
     else:
-        lines.append("No live model.")
+        lines.append("No live model yet: `supportbot train` trains the starter model.")
+    if status.problem:
+        lines.append(f"NOT ANSWERING AS LIVE: {status.problem}")
     lines.append(f"Collected but not yet trained on: {status.untrained_labels} labelled examples")
     lines.append(f"Review queue: {status.review_queue} messages")
-    lines.append(f"Next scheduled run: {status.next_run.isoformat(timespec='minutes') if status.next_run else 'not scheduled here'}")
+    lines.append(_schedule_line(status))
     lines.append("Recent runs:" if status.recent_runs else "No training runs yet.")
     lines += [f"  {run_line(r)}" for r in status.recent_runs]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     PURGE = "purge"
     FORGET = "forget"
     STATUS = "status"
+    PRESS = "press"  # a button press refused: forged, someone else's, or never offered
 
 
 class Audit:

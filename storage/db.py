@@ -1,29 +1,53 @@
 """Open the SQLite database and bring its schema up to date.
 
 One file, WAL mode (readers never block the writer, a crash never corrupts committed data),
-foreign keys on. Schema changes are sqlite-utils migrations, applied at every start, each in
-its own transaction. A damaged file or a schema newer than this code is refused before anything
-writes to it, so the operator can still restore a backup (`backup` makes one while the bot runs).
+foreign keys on, deleted rows overwritten (secure_delete: erased text does not linger in free
+pages). The schema is storage.schema's migrations, applied at every start, each in its own
+transaction. A damaged file or a schema newer than this code is refused before anything writes to
+it, so the operator can still restore a backup (`backup` makes one while the bot runs); storage
+that cannot be written (read-only, full, no permission) is refused with the cause and the remedy.
 """
 
 from __future__ import annotations
 
+import errno
+import getpass
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("supportbot")
+from storage.schema import migrations
 
 
 class DatabaseRefused(RuntimeError):
-    """The database file is damaged or newer than this code: refused, never repaired or recreated."""
+    """open_db will not hand out this database; the message names the path, the cause and what to do.
+
+    Raised as is for a damaged file or a schema newer than this code: refused, never repaired or
+    recreated.
+    """
+
+
+class DatabaseUnavailable(DatabaseRefused):
+    """The file may be fine but the storage under it cannot be written: read-only, full, no permission.
+
+    A kind of refusal (whoever reports DatabaseRefused reports this too, one `error:` line), kept
+    apart because the remedy differs: fix the storage and start again, no backup to restore.
+    """
+
+
+class Unwritable(StrEnum):
+    """Why storage refuses writes, as the file system tells it; each value reads after the place."""
+
+    READ_ONLY = "is on a read-only file system"
+    FULL = "is on a full disk"
+    NO_PERMISSION = "is not writable"
 
 
 @contextmanager
@@ -52,141 +76,6 @@ def insert(db: Database, table: str, row: dict) -> int:
     """
     columns, marks = ", ".join(row), ", ".join("?" * len(row))
     return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid
-
-
-@migrations()
-def m001_conversations(db: Database) -> None:
-    db["users"].create(
-        {"id": int, "channel": str, "external_id": str, "language": str, "created_at": str},
-        pk="id",
-        not_null={"channel", "external_id", "created_at"},
-    )
-    db["users"].create_index(["channel", "external_id"], unique=True)
-    db["messages"].create(
-        {
-            "id": int,
-            "user_id": int,
-            "chat_id": str,
-            "channel": str,
-            "direction": str,  # storage.messages.Direction: in from the customer, out from the bot
-            "text": str,
-            "language": str,
-            "reply_to": int,  # for 'out': the incoming message answered
-            "external_key": str,  # channel's own id of the update, for exactly-once storage
-            "created_at": str,
-        },
-        pk="id",
-        foreign_keys=[("user_id", "users", "id"), ("reply_to", "messages", "id")],
-        not_null={"user_id", "chat_id", "channel", "direction", "text", "created_at"},
-    )
-    db["messages"].create_index(["user_id", "created_at"])
-    db["messages"].create_index(["external_key"], unique=True)
-    db["messages"].create_index(["created_at"])
-    db["predictions"].create(
-        {
-            "message_id": int,
-            "model_version": str,
-            "intent": str,
-            "confidence": float,
-            "topk": str,  # JSON [[intent, probability], ...]
-            "action": str,  # training.policy.Action
-            "created_at": str,
-        },
-        pk="message_id",
-        foreign_keys=[("message_id", "messages", "id")],
-        not_null={"model_version", "intent", "confidence", "topk", "action", "created_at"},
-    )
-    db["labels"].create(
-        {
-            "id": int,
-            "message_id": int,  # NULL for imported rows and anonymised training data
-            "text": str,  # the (redacted) text the label applies to
-            "intent": str,
-            "source": str,  # storage.labels.LabelSource
-            "labelled_by": str,
-            "created_at": str,
-        },
-        pk="id",
-        foreign_keys=[("message_id", "messages", "id")],
-        not_null={"text", "intent", "source", "created_at"},
-    )
-    db["labels"].create_index(["message_id"])
-    db["labels"].create_index(["created_at"])
-    db["feedback"].create(
-        {"message_id": int, "positive": int, "created_at": str},
-        pk="message_id",
-        foreign_keys=[("message_id", "messages", "id")],
-        not_null={"positive", "created_at"},
-    )
-    db["models"].create(
-        {
-            "version": str,
-            "path": str,
-            "status": str,  # storage.registry.ModelStatus
-            "metrics": str,  # JSON
-            "created_at": str,
-            "promoted_at": str,
-        },
-        pk="version",
-        not_null={"path", "status", "created_at"},
-    )
-    db.execute("CREATE UNIQUE INDEX idx_models_one_live ON models(status) WHERE status = 'live'")
-
-
-@migrations()
-def m002_training_runs(db: Database) -> None:
-    db["training_runs"].create(
-        {
-            "id": int,
-            "trigger": str,  # storage.runs.RunTrigger
-            "requested_by": str,
-            "status": str,  # storage.runs.RunStatus
-            "stage": str,  # collect | clean | train | evaluate | promote | done
-            "progress": str,  # human-readable, e.g. "epoch 3/40"
-            "counts": str,  # JSON {stage: {name: n}}
-            "candidate_version": str,
-            "live_version": str,
-            "metrics": str,  # JSON {"candidate": {...}, "live": {...}}
-            "report_path": str,
-            "error": str,
-            "started_at": str,
-            "finished_at": str,
-        },
-        pk="id",
-        not_null={"trigger", "status", "started_at"},
-    )
-    db["training_runs"].create_index(["started_at"])
-    # One row per named lock; owner_pid lets a later process see that the owner died.
-    db["locks"].create(
-        {"name": str, "owner_pid": int, "run_id": int, "acquired_at": str},
-        pk="name",
-        not_null={"owner_pid", "acquired_at"},
-    )
-
-
-@migrations()
-def m003_review_and_audit(db: Database) -> None:
-    # Messages an admin looked at in review and chose not to label.
-    db["review_skips"].create(
-        {"message_id": int, "skipped_by": str, "created_at": str},
-        pk="message_id",
-        foreign_keys=[("message_id", "messages", "id")],
-    )
-    # Who did what (action: storage.audit.AuditAction), for admin actions and refused attempts.
-    db["audit"].create(
-        {"id": int, "actor": str, "action": str, "detail": str, "allowed": int, "created_at": str},
-        pk="id",
-        not_null={"actor", "action", "allowed", "created_at"},
-    )
-    db["audit"].create_index(["created_at"])
-
-
-@migrations()
-def m004_answered_at(db: Database) -> None:
-    # For incoming messages: when the channel confirmed it delivered the bot's answer (Telegram accepted
-    # sendMessage). NULL while unconfirmed: a redelivered update whose stored answer never went out is
-    # answered then, not dropped as a duplicate.
-    db["messages"].add_column("answered_at", str)
 
 
 def _damage(conn: sqlite3.Connection) -> list[str]:
@@ -221,26 +110,97 @@ def check(db: Database, path: Path) -> None:
         )
 
 
-def open_db(path: Path | str) -> Database:
-    """Connect, check, switch on WAL and foreign keys, and apply pending migrations.
+def _existing(path: Path) -> Path:
+    """`path` or its nearest ancestor this user can see: where the file system can be asked about it.
 
-    Raises DatabaseRefused for a damaged file or a schema newer than this code.
+    os.path.exists, not Path.exists: a directory we may not enter must not raise here, while the
+    open's own error is being explained.
+    """
+    while not os.path.exists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _unwritable(path: Path, exc: OSError | sqlite3.OperationalError) -> tuple[Unwritable, Path] | None:
+    """Why `path` could not be opened for writing, and where, or None when storage is not the cause.
+
+    The file system is asked as well as the error: SQLite says "unable to open database file"
+    alike for a read-only mount, a missing permission and a full disk that cannot take the -shm file.
+    """
+    where = _existing(path.parent)
+    stat = os.statvfs(where)
+    if isinstance(exc, OSError):
+        full, refused = exc.errno in (errno.ENOSPC, errno.EDQUOT), exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    else:
+        primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the extended code's primary part
+        full, refused = primary == sqlite3.SQLITE_FULL, primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM)
+    if stat.f_flag & os.ST_RDONLY:
+        return Unwritable.READ_ONLY, where
+    if full:
+        return Unwritable.FULL, where
+    for place in [where, *(f for f in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if os.path.exists(f))]:
+        if not os.access(place, os.R_OK | os.W_OK | (os.X_OK if os.path.isdir(place) else 0)):
+            return Unwritable.NO_PERMISSION, place
+    if stat.f_bavail == 0:
+        return Unwritable.FULL, where
+    return (Unwritable.NO_PERMISSION, where) if refused else None
+
+
+_REMEDY = {
+    Unwritable.READ_ONLY: "Mount it read-write, or point [paths] var_dir (or SUPPORTBOT_VAR) at writable storage",
+    Unwritable.FULL: "Free some space there, or point [paths] var_dir (or SUPPORTBOT_VAR) at a disk with room",
+    Unwritable.NO_PERMISSION: "Let user {user} read and write it (SQLite also writes the -wal and -shm files beside the database)",
+}
+
+
+def _unavailable(path: Path, exc: OSError | sqlite3.OperationalError) -> DatabaseUnavailable | None:
+    """The clear refusal for a failed open, or None when the cause is not the storage (re-raise it)."""
+    if (found := _unwritable(path, exc)) is None:
+        return None
+    cause, where = found
+    said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    remedy = _REMEDY[cause].format(user=getpass.getuser())
+    return DatabaseUnavailable(
+        f"database {path} cannot be written: {where} {cause} ({said}). {remedy}, then start again."
+    )
+
+
+def open_db(path: Path | str) -> Database:
+    """Connect, check, switch on WAL, foreign keys and secure_delete, and apply pending migrations.
+
+    Raises DatabaseRefused for a damaged file or a schema newer than this code, and its kind
+    DatabaseUnavailable when the storage cannot be written (read-only, full, no permission): at
+    start every command needs to write (the audit trail at least), so it is told then, in one line.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-    db = sqlite_utils.Database(conn)
+    conn = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        db = sqlite_utils.Database(conn)
         check(db, path)
-    except BaseException:
-        conn.close()
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA secure_delete = ON")
+        migrations.apply(db)
+    except BaseException as exc:
+        if conn is not None:
+            conn.close()
+        if isinstance(exc, OSError | sqlite3.OperationalError) and (refusal := _unavailable(path, exc)):
+            raise refusal from exc
         raise
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 30000")
-    migrations.apply(db)
     return db
+
+
+def checkpoint(db: Database) -> bool:
+    """Copy the WAL into the database file and empty it; False when a reader kept it from finishing.
+
+    After an erasure: the WAL's old frames still hold the deleted rows' text until overwritten.
+    """
+    busy, _frames, _copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 def backup(db: Database, dest: Path | str) -> Path:

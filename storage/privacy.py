@@ -1,35 +1,57 @@
 """Deleting what is stored about people: one customer's erasure (/forget) and the retention purge.
 
 Both delete messages together with every row keyed by them, in one write transaction, so a
-crash never leaves half a customer behind and foreign keys stay consistent. Neither writes an
-audit row: the use case that calls them audits the action, once.
+crash never leaves half a customer behind and foreign keys stay consistent, then checkpoint the
+WAL: with secure_delete (storage.db.open_db) the deleted text is then gone from the database file
+and its -wal, not only from the tables. Neither writes an audit row: the use case that calls them
+audits the action, once.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import write_transaction
+from storage.db import checkpoint, write_transaction
+
+log = logging.getLogger(__name__)
 
 # What a customer's stored messages drag along: rows keyed by message id.
-_PER_MESSAGE = ("predictions", "feedback", "review_skips")
+_PER_MESSAGE = ("predictions", "feedback", "review_skips", "offers")
 
 
 def forget(db: Database, channel: str, external_id: str) -> dict[str, int]:
     """Delete everything stored about one customer, in one transaction: the right to erasure.
 
     Their messages both ways, predictions, feedback, labels on their messages, review skips and
-    their users row. Returns rows deleted per table (all zero for someone never stored). Its audit
-    row should name the channel only, so the erasure does not store the person again.
+    their users row are deleted. What names them as the one who acted is anonymised, not deleted:
+    audit rows with their actor (`telegram:777`) keep action, time and outcome under the bare
+    channel (`telegram`, as the erasure itself is audited) with an empty detail, and the labels,
+    review skips and training runs they made as an admin lose their name (NULL, as purge does).
+    Anonymised, not deleted, because the trail must still show that a refused attempt or an admin
+    action (a rollback, a label) happened and when: erasing a person must not erase what was done,
+    nor let an admin wipe their actions from the trail. Returns rows deleted per table, and
+    `anonymised`: rows that lost their name (all zero for someone never stored).
     """
-    counts = dict.fromkeys(("messages", "predictions", "feedback", "labels", "review_skips", "users"), 0)
+    actor = f"{channel}:{external_id}"
+    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "users", "anonymised"), 0)
     with write_transaction(db):
         row = db.execute("SELECT id FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]).fetchone()
         if row is not None:
             counts.update(_delete_messages(db, "SELECT id FROM messages WHERE user_id = ?", [row[0]], False))
             counts["users"] = db.execute("DELETE FROM users WHERE id = ?", [row[0]]).rowcount
+        counts["anonymised"] = sum(
+            _rows(db, sql, params)
+            for sql, params in (
+                ("UPDATE audit SET actor = ?, detail = '' WHERE actor = ?", [channel, actor]),
+                ("UPDATE labels SET labelled_by = NULL WHERE labelled_by = ?", [actor]),
+                ("UPDATE review_skips SET skipped_by = NULL WHERE skipped_by = ?", [actor]),
+                ("UPDATE training_runs SET requested_by = NULL WHERE requested_by = ?", [actor]),
+            )
+        )
+    _empty_wal(db)
     return counts
 
 
@@ -50,6 +72,7 @@ def purge(db: Database, older_than_days: int, keep_labels: bool) -> dict[str, in
                 "DELETE FROM users WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.user_id = users.id)",
                 [cutoff],
             ).rowcount
+    _empty_wal(db)
     return counts
 
 
@@ -68,6 +91,12 @@ def _delete_messages(db: Database, selected: str, params: list, keep_labels: boo
     _rows(db, f"UPDATE messages SET reply_to = NULL WHERE reply_to IN ({selected}) AND id NOT IN ({selected})", params * 2)
     counts["messages"] = _rows(db, f"DELETE FROM messages WHERE id IN ({selected})", params)
     return counts
+
+
+def _empty_wal(db: Database) -> None:
+    """After an erasure's commit: the WAL's old frames still hold the deleted text until emptied."""
+    if not checkpoint(db):
+        log.warning("the WAL could not be emptied after an erasure (a reader held it); the next checkpoint will")
 
 
 def _rows(db: Database, sql: str, params: list) -> int:

@@ -2,7 +2,9 @@
 
 A version's directory is written under a temporary name and renamed into place, so a crash
 never leaves a half-written model where the bot looks; making a version live is one
-transaction, so there is always exactly one live model or none.
+transaction, so there is always exactly one live model or none. `models.path` is relative to
+the var dir (`models/<version>`), so a copied or restored var dir uses its own files; callers get
+it resolved, absolute.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ModelRegistry:
     def __init__(self, db: Database, models_dir: Path) -> None:
         self.db = db
         self.models_dir = models_dir
+        self.root = models_dir.parent  # the var dir: stored paths are relative to it
 
     @staticmethod
     def new_version() -> str:
@@ -80,7 +83,7 @@ class ModelRegistry:
         self.db["models"].insert(
             {
                 "version": version,
-                "path": str(self.models_dir / version),
+                "path": str((self.models_dir / version).relative_to(self.root)),
                 "status": status,
                 "metrics": json.dumps(metrics),
                 "created_at": now(),
@@ -91,7 +94,8 @@ class ModelRegistry:
         rows = list(self.db["models"].rows_where("version = ?", [version]))
         if not rows:
             raise RegistryError(f"no model version {version!r}")
-        return {**rows[0], "metrics": json.loads(rows[0]["metrics"] or "{}")}
+        row = rows[0]
+        return {**row, "path": str(self.root / row["path"]), "metrics": json.loads(row["metrics"] or "{}")}
 
     def live(self) -> dict | None:
         rows = list(self.db["models"].rows_where("status = ?", [ModelStatus.LIVE]))

@@ -19,6 +19,9 @@ settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile("soak", max_examples=10_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Every config needs a way for customers to reach the shop ([shop] is validated at load).
+SHOP = '[shop]\nname = "Test shop"\nemail = "help@shop.test"\nphone = "+44 20 7946 0000"\n'
+
 # Small enough to train in well under a minute on two cores, big enough to answer well.
 TEST_MODEL = """
 [model]
@@ -40,7 +43,7 @@ def free_port() -> int:
 def write_config(directory: Path, extra: str = "", data_dir: Path = DATA, model: str = TEST_MODEL) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
-    path.write_text(f'[paths]\nvar_dir = "{directory / "var"}"\ndata_dir = "{data_dir}"\n{model}\n{extra}')
+    path.write_text(f'[paths]\nvar_dir = "{directory / "var"}"\ndata_dir = "{data_dir}"\n{model}\n{SHOP}\n{extra}')
     return path
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import SHOP
 from training.benchmark.data import BenchmarkError, Data, read_labelled_csv, validation_indices
 from training.benchmark.run import choose_threshold, run_benchmark, system_result
 from training.benchmark.systems import SYSTEMS, check_available, tfidf_linearsvc
@@ -200,7 +201,7 @@ def test_supportbot_benchmark_reports_a_bad_csv_and_exits_2(tmp_path):
     train, test = tiny_csvs(tmp_path)
     bad = write_csv(tmp_path / "bad.csv", [("hello", "greet")], "intent")
     config = tmp_path / "config.toml"
-    config.write_text(f'[paths]\nvar_dir = "{tmp_path / "var"}"\n')
+    config.write_text(f'[paths]\nvar_dir = "{tmp_path / "var"}"\n{SHOP}')
     done = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "benchmark", "--train", str(bad),
                            "--test", str(test)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr

@@ -53,7 +53,7 @@ def test_import_refuses_a_file_without_the_header(trained_config, tmp_path):
 
 def test_status_runs_and_evaluate_json(trained_config):
     status = cli(trained_config, "status")
-    assert status.returncode == 0 and "Live model" in status.stdout and "Next scheduled run" in status.stdout
+    assert status.returncode == 0 and "Live model" in status.stdout and "Next nightly run" in status.stdout
     assert cli(trained_config, "runs").returncode == 0
     result = json.loads(cli(trained_config, "evaluate", "--json").stdout)
     assert {"accuracy", "macro_f1", "oos_recall", "n_intents", "per_language"} <= set(result)

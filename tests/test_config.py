@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHOP
 from training.config import (
     SECTIONS,
     ConfigError,
@@ -22,8 +22,9 @@ from training.config import (
 
 
 def config_file(tmp_path: Path, text: str) -> Path:
+    """`text` as a config file, with the shop's contact the load requires unless `text` has a [shop]."""
     path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text if "[shop]" in text else text + "\n" + SHOP, encoding="utf-8")
     return path
 
 
@@ -192,4 +193,22 @@ def test_the_shipped_config_loads_with_its_enums_and_writes_every_key_at_its_def
         written = tomllib.load(fh)
     for name, cls in SECTIONS.items():
         assert written[name].keys() == {f.name for f in dataclasses.fields(cls)}, name
-        assert getattr(config, name) == cls(), name
+        if name != "shop":  # the shop's own name and contact are the owner's to write
+            assert getattr(config, name) == cls(), name
+
+
+@pytest.mark.parametrize("shop, error", [
+    ('[shop]\nname = "Acme"\n', "[shop] email must be set (or phone, or url): customers need one way to reach the shop"),
+    ('[shop]\nemail = "support at acme"\n', "[shop] email must be empty or an e-mail address"),
+    ('[shop]\nphone = "call us"\n', "[shop] phone must be empty or a phone number"),
+    ('[shop]\nemail = "a@b.co"\nurl = "acme.example"\n', "[shop] url must be empty or an http:// or https:// URL"),
+    ('[shop]\nemail = "a@b.co"\ntimezone = "Mars/Olympus"\n', "[shop] timezone must be a time zone name"),
+    ('[shop]\nemail = "a@b.co"\ndefault_language = "fr"\n', '[shop] default_language must be "en" or "zh"'),
+])
+def test_the_shop_must_say_how_customers_reach_a_person(tmp_path, shop, error):
+    assert refusal(tmp_path, shop).startswith(error)
+
+
+def test_the_shops_contact_lists_what_is_set(tmp_path):
+    shop = load_config(config_file(tmp_path, '[shop]\nemail = "a@b.co"\nurl = "https://acme.example/help"\n')).shop
+    assert shop.contact == "a@b.co\nhttps://acme.example/help"

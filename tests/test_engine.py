@@ -5,6 +5,7 @@ the trained model, the policy and the storage work together on real questions.""
 
 import dataclasses
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +36,7 @@ def with_policy(runtime, **changes) -> Engine:
 def test_english_question_gets_the_english_answer_and_everything_is_stored(runtime):
     reply = ask(runtime, "where is my order")
     assert reply.intent == "order_status" and reply.action == "answer"
-    assert reply.text == runtime.domain.intents["order_status"].response["en"]
+    assert reply.text == runtime.engine.response("order_status", "en")
     assert [b.choice for b in reply.buttons] == [Control.UP, Control.DOWN]
     db = runtime.db
     incoming = db["messages"].get(reply.message_id)
@@ -49,20 +50,20 @@ def test_english_question_gets_the_english_answer_and_everything_is_stored(runti
 def test_chinese_question_gets_the_chinese_answer(runtime):
     reply = ask(runtime, "我想退货，衣服不合适")
     assert reply.intent == "return_item"
-    assert reply.text == runtime.domain.intents["return_item"].response["zh"]
+    assert reply.text == runtime.engine.response("return_item", "zh")
 
 
 def test_out_of_scope_gets_the_fallback(runtime):
     reply = ask(runtime, "what's the capital of australia")
     assert reply.action == "fallback"
-    assert reply.text == runtime.domain.intents["out_of_scope"].response["en"]
+    assert reply.text == runtime.engine.response("out_of_scope", "en")
 
 
 def test_the_out_of_scope_weight_decides_and_is_what_gets_stored(runtime):
     unweighted = with_policy(runtime, out_of_scope_weight=1.0).handle(Incoming("console", "cy", "c", "where is my order"))
     assert unweighted.intent == "order_status"
     shy = with_policy(runtime, out_of_scope_weight=1e9).handle(Incoming("console", "cy", "c", "where is my order"))
-    assert shy.action == "fallback" and shy.text == runtime.domain.intents["out_of_scope"].response["en"]
+    assert shy.action == "fallback" and shy.text == runtime.engine.response("out_of_scope", "en")
     stored = runtime.engine.messages.prediction(shy.message_id)
     assert stored["topk"][0][0] == "out_of_scope" and stored["action"] == "fallback"
 
@@ -125,14 +126,32 @@ def test_a_broken_live_model_falls_back_to_the_previous_version(runtime, caplog)
     model = LiveModel(registry)
     assert model.load().version == good["version"]
     assert "unusable" in caplog.text and "fallback" in caplog.text
+    assert model.problem == f"model {broken} does not load ({model.problem.split('(', 1)[1]}"
+    assert model.problem.endswith(f"answering with {good['version']}")
 
 
-def test_without_any_model_messages_are_stored_and_handed_over(config):
+def test_without_any_model_the_customer_is_told_honestly_and_gets_the_contact(config):
     runtime = open_runtime(config)
     try:
         reply = ask(runtime, "where is my order")
-        assert reply.action == "handoff"
+        assert reply.action == "unavailable" and reply.buttons == ()
+        assert "help@shop.test" in reply.text and "passed" not in reply.text
         assert runtime.db["messages"].count == 2
+        assert runtime.model.problem is None  # never trained: the normal first state, not a failure
+    finally:
+        runtime.close()
+
+
+def test_a_live_model_that_does_not_load_is_said_and_nothing_answers_in_its_place(trained_config):
+    runtime = open_runtime(trained_config)
+    live = runtime.registry.live()
+    runtime.close()
+    (Path(live["path"]) / "model.tflite").write_bytes(b"truncated")
+    runtime = open_runtime(trained_config)
+    try:
+        assert runtime.model.current is None
+        assert runtime.model.problem.startswith(f"model {live['version']} does not load")
+        assert ask(runtime, "where is my order").action == "unavailable"
     finally:
         runtime.close()
 

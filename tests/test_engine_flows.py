@@ -35,6 +35,7 @@ class FixedRanker:
 
 ANSWERS = {
     "sure": {"order_status": 0.9},
+    "sure, with runners-up": {"refund_request": 0.7, "return_item": 0.15, "refund_status": 0.1},
     "unsure": {"refund_request": 0.45, "return_item": 0.3, "refund_status": 0.15, "out_of_scope": 0.08},
     "lost": {"order_status": 0.12, "greet": 0.1},
     "off topic": {"out_of_scope": 0.95},
@@ -56,7 +57,7 @@ def ask(runtime, text, user="ann", engine=None):
 
 
 def response(runtime, intent, lang="en"):
-    return runtime.domain.intents[intent].response[lang]
+    return runtime.engine.response(intent, lang)
 
 
 def test_a_confident_prediction_is_answered_with_rating_buttons_and_stored(runtime):
@@ -126,17 +127,57 @@ def test_thumbs_up_confirms_the_answer_once(runtime):
 
 
 def test_thumbs_down_offers_the_other_intents_and_queues_the_message_for_review(runtime):
-    reply = ask(runtime, "unsure")
+    reply = ask(runtime, "sure, with runners-up")
     down = runtime.engine.choose(reply.message_id, "console", "ann", Control.DOWN)
     assert down.action == Action.SUGGEST and down.text == runtime.domain.message("feedback_sorry", "en")
     assert [b.choice for b in down.buttons] == ["return_item", "refund_status", Control.HUMAN]
     assert runtime.db["labels"].count == 0
     assert [m.id for m in runtime.review.oldest()] == [reply.message_id]
+    picked = runtime.engine.choose(reply.message_id, "console", "ann", "refund_status")  # offered after the 👎
+    assert picked.action == Action.ANSWER and runtime.db["labels"].count == 1
 
 
-def test_talk_to_a_person_hands_over(runtime):
-    reply = ask(runtime, "unsure")
-    assert runtime.engine.choose(reply.message_id, "console", "ann", Control.HUMAN).action == Action.HANDOFF
+def test_asking_for_a_person_gives_the_shops_contact_and_never_claims_a_handover(runtime):
+    """No staff are connected to the chat yet: every way to ask for a person says how to reach one."""
+    asked = ask(runtime, "a person")
+    pressed = runtime.engine.choose((unsure := ask(runtime, "unsure")).message_id, "console", "ann", Control.HUMAN)
+    for reply in (asked, pressed):
+        assert reply.action == Action.HANDOFF and reply.text == runtime.engine.say("handoff", "en")
+        assert "help@shop.test" in reply.text and "+44 20 7946 0000" in reply.text
+        assert "passed" not in reply.text and "passing" not in reply.text
+    assert unsure.buttons[-1].label == runtime.domain.message("talk_to_person", "en")
+
+
+def test_only_a_button_that_was_sent_for_that_message_is_accepted(runtime):
+    """A forged press of an intent that was in the top-k but never a button (the answer offered only
+    👍/👎) once became a `suggestion` label."""
+    reply = ask(runtime, "sure")  # top-k holds other intents; only 👍/👎 were sent
+    stored_topk = [intent for intent, _ in runtime.engine.messages.prediction(reply.message_id)["topk"]]
+    for forged in stored_topk[1:] + [Control.HUMAN]:
+        assert runtime.engine.choose(reply.message_id, "console", "ann", forged).action == Action.REFUSED
+    assert runtime.db["labels"].count == 0
+    assert runtime.engine.choose(reply.message_id, "console", "ann", Control.UP).action == Action.FEEDBACK
+
+
+def test_a_refused_press_is_audited_without_any_text(runtime):
+    from bot.usecases import conversation
+
+    reply = ask(runtime, "sure")
+    refused = conversation.press(runtime, reply.message_id, "console", "ann", "cancel_order")
+    assert refused.action == Action.REFUSED
+    assert [(a["actor"], a["action"], a["detail"], a["allowed"]) for a in runtime.db["audit"].rows] == [
+        ("console:ann", "press", f"message {reply.message_id}: cancel_order", 0)]
+
+
+def test_every_phrase_and_response_fills_in_the_shop(runtime):
+    """A template naming a field that [shop] does not have would fail at the customer's message."""
+    for lang in ("en", "zh"):
+        for key in runtime.domain.messages:
+            if "{messages}" not in runtime.domain.message(key, lang):  # forget_done: filled by its handler
+                assert "{" not in runtime.engine.say(key, lang)
+        for name in runtime.domain.intents:
+            assert "{" not in runtime.engine.response(name, lang)
+    assert runtime.config.shop.hours in runtime.engine.response("opening_hours", "en")
 
 
 def test_a_redelivered_update_whose_answer_was_never_sent_gets_the_stored_answer_and_buttons(runtime):
@@ -146,3 +187,23 @@ def test_a_redelivered_update_whose_answer_was_never_sent_gets_the_stored_answer
     assert (again.text, again.buttons) == (first.text, first.buttons)
     runtime.engine.messages.mark_answered(first.message_id)
     assert runtime.engine.unanswered("telegram:5") is None
+
+
+@pytest.mark.parametrize("text", ["注文した商品はいつ届きますか", "주문한 상품이 언제 도착하나요", "Где мой заказ?", "أين طلبي؟"])
+def test_a_language_the_bot_does_not_speak_gets_the_shops_contact_in_the_default_language(runtime, text):
+    """Japanese and Korean once got Chinese answers, Arabic and Russian English suggestions."""
+    reply = runtime.engine.handle(Incoming("telegram", "5", "5", text, language="ja"))
+    assert reply.action == Action.UNSUPPORTED and reply.buttons == ()
+    assert reply.text == runtime.engine.say("unsupported_language", "en") and "help@shop.test" in reply.text
+    assert runtime.db["messages"].get(reply.message_id)["language"] is None
+    assert runtime.engine.messages.prediction(reply.message_id) is None  # the model was not asked to guess
+
+
+def test_unsure_out_of_scope_on_top_falls_back_and_a_person_is_offered_once(runtime):
+    runtime.model.current.answers.update({
+        "unsure off topic": {"out_of_scope": 0.5, "greet": 0.3, "thanks": 0.1},
+        "unsure person": {"refund_request": 0.4, "contact_human": 0.35, "refund_status": 0.1},
+    })
+    assert ask(runtime, "unsure off topic").action == Action.FALLBACK
+    reply = ask(runtime, "unsure person")
+    assert [b.choice for b in reply.buttons] == ["refund_request", "refund_status", Control.HUMAN]

@@ -47,3 +47,39 @@ def test_the_answered_intent_is_out_of_scope_exactly_when_the_bot_falls_back():
     assert answered_intent(decide([("refund_request", 0.4), ("refund_status", 0.3)], P)) == "refund_request"
     assert answered_intent(decide([("refund_request", 0.1), ("refund_status", 0.09)], P)) == "out_of_scope"
     assert answered_intent(decide([("contact_human", 0.9)], P)) == "contact_human"
+
+
+def test_unsure_out_of_scope_on_top_falls_back_instead_of_offering_unrelated_intents():
+    """Out of scope first at 0.4 (below confident) with three in-scope intents worth a button: the
+    old policy offered them; the message is most likely about none of them."""
+    topk = [("out_of_scope", 0.4), ("order_status", 0.25), ("refund_request", 0.2), ("greet", 0.1)]
+    decision = decide(topk, P)
+    assert decision == Decision("fallback", "out_of_scope", 0.4)
+    assert answered_intent(decision) == "out_of_scope"  # the gold metrics count it as before
+
+
+def test_out_of_scope_just_below_confident_falls_back():
+    assert decide([("out_of_scope", 0.59), ("greet", 0.4)], P).action == "fallback"
+
+
+def test_suggestions_never_include_the_handoff_intent():
+    """The engine adds "talk to a person" to every suggestion list: contact_human as a suggestion
+    showed it twice."""
+    topk = [("complaint", 0.35), ("contact_human", 0.3), ("refund_request", 0.2)]
+    decision = decide(topk, P)
+    assert decision.action == "suggest" and decision.intent == "complaint"
+    assert decision.suggestions == ("complaint", "refund_request")
+    assert "contact_human" not in suggestions_from(topk, P, exclude="complaint")
+
+
+def test_unsure_handoff_on_top_still_suggests_with_only_the_person_button():
+    """contact_human first at 0.5 and nothing else worth a button: the person button (always
+    added) is the offer, as before; it is not a fallback."""
+    decision = decide([("contact_human", 0.5), ("greet", 0.01)], P)
+    assert decision == Decision("suggest", "contact_human", 0.5, ())
+    assert answered_intent(decision) == "contact_human"
+
+
+def test_unsure_handoff_on_top_offers_the_other_intents_without_itself():
+    decision = decide([("contact_human", 0.45), ("complaint", 0.3), ("out_of_scope", 0.2)], P)
+    assert decision == Decision("suggest", "contact_human", 0.45, ("complaint",))

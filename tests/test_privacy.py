@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.audit import Audit, AuditAction
 from storage.db import DatabaseRefused, backup, now, open_db
 from storage.feedback import Feedback
 from storage.labels import Labels, LabelSource
@@ -21,6 +22,7 @@ from storage.messages import Messages
 from storage.privacy import forget, purge
 from storage.registry import ModelRegistry
 from storage.review import ReviewQueue
+from storage.runs import Runs, RunTrigger
 from tests.conftest import promote_copy
 from training.collect import collect
 from training.config import ConfigError, LearningSettings, load_config
@@ -220,7 +222,8 @@ def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
     bob_id = Messages(db).user_id("telegram", "bob")
     before = snapshot(db)
     counts = forget(db, "telegram", "ann")
-    assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "users": 1}
+    assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "offers": 0,
+                      "users": 1, "anonymised": 0}
     after = snapshot(db)
     assert [u["external_id"] for u in after["users"]] == ["bob"]
     assert {m["user_id"] for m in after["messages"]} == {bob_id}
@@ -237,6 +240,81 @@ def test_forget_of_someone_never_stored_deletes_nothing(db):
     before = snapshot(db)
     assert set(forget(db, "telegram", "nobody").values()) == {0}
     assert snapshot(db) == before
+
+
+# --- forget leaves no trace: not in the audit trail, not in the file's bytes ----------------
+
+WORD = b"Zyxwvutsq"  # a customer's distinctive word, looked for in the raw bytes
+
+
+def raw_bytes(path: Path) -> bytes:
+    """The database file and its write-ahead log as they lie on disk."""
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def audit_rows(db) -> list[tuple]:
+    return [(a["actor"], a["action"], a["detail"], a["allowed"]) for a in rows(db, "audit")]
+
+
+def test_forget_leaves_the_customers_text_neither_in_the_database_file_nor_in_its_wal(tmp_path):
+    path = tmp_path / "var" / "t.db"
+    db = open_db(path)
+    for i in range(40):  # other people's rows on the same pages
+        chat(db, "bob", f"where is my parcel number {i}")
+    mine = chat(db, "777", f"my surname is {WORD.decode()}, where is my order")
+    Feedback(db).add(mine, False)
+    Labels(db).add(mine, "order_status", LabelSource.ADMIN, "telegram:4242")
+    ReviewQueue(db).skip(mine, "telegram:4242")
+    audit = Audit(db)
+    audit.record("telegram:777", AuditAction.STATUS, f"/status {WORD.decode()}", allowed=False)  # as older versions wrote
+    audit.record("telegram:4242", AuditAction.REVIEW_LABEL, f"{mine}:order_status")
+    assert WORD in raw_bytes(path)  # it was there: the test can fail
+
+    counts = forget(db, "telegram", "777")
+
+    assert WORD not in raw_bytes(path)
+    assert (counts["messages"], counts["labels"], counts["review_skips"], counts["anonymised"]) == (2, 1, 1, 1)
+    assert path.with_name("t.db-wal").stat().st_size == 0  # checkpointed and emptied
+    assert audit_rows(db) == [("telegram", "status", "", 0), ("telegram:4242", "review-label", f"{mine}:order_status", 1)]
+    assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 80  # Bob's, untouched
+    assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_forget_of_an_admin_anonymises_what_they_did_and_keeps_that_it_was_done(db):
+    _two_customers(db)  # an admin, telegram:4242, labelled and skipped Ann's message
+    bob = db.execute("SELECT id FROM messages WHERE text = 'where is my parcel'").fetchone()[0]
+    Labels(db).add(bob, "delivery_delayed", LabelSource.ADMIN, "telegram:4242")
+    ReviewQueue(db).skip(bob, "telegram:4242")
+    Runs(db).start(RunTrigger.ADMIN, "telegram:4242")
+    Audit(db).record("telegram:4242", AuditAction.ROLLBACK, "20261201-120000-ab12")
+    Audit(db).record("telegram:42", AuditAction.STATUS, allowed=False)  # someone else: kept as is
+
+    counts = forget(db, "telegram", "4242")
+
+    assert counts["anonymised"] == 6  # 2 labels, 2 skips, 1 run, 1 audit row
+    assert counts["users"] == 0 and counts["messages"] == 0  # never wrote as a customer
+    assert audit_rows(db) == [("telegram", "rollback", "", 1), ("telegram:42", "status", "", 0)]
+    assert "telegram:4242" not in json.dumps(snapshot(db) | {"runs": rows(db, "training_runs")})
+    assert {(l["intent"], l["labelled_by"]) for l in rows(db, "labels") if l["source"] == "admin"} == {
+        ("refund_request", None), ("delivery_delayed", None)
+    }
+    assert [s["skipped_by"] for s in rows(db, "review_skips")] == [None, None]
+
+
+def test_audit_details_older_versions_copied_from_telegram_are_emptied_by_the_migration(tmp_path):
+    path = tmp_path / "var" / "t.db"
+    db = open_db(path)
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm007_audit_without_text'")  # as before it existed
+    audit = Audit(db)
+    audit.record("telegram:777", AuditAction.STATUS, "/status my phone +44 7700 900123 card 4111111111111111", False)
+    audit.record("telegram:4242", AuditAction.REVIEW, "Customer wrote: my name is Zyxwvutsq")
+    audit.record("cli:anna", AuditAction.BACKUP, "/srv/backups/x.db")
+    db.close()
+    db = open_db(path)
+    assert audit_rows(db) == [
+        ("telegram:777", "status", "", 0), ("telegram:4242", "review", "", 1), ("cli:anna", "backup", "/srv/backups/x.db", 1)
+    ]
 
 
 # --- retention -------------------------------------------------------------------------------
@@ -266,7 +344,8 @@ def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_lab
     old, new, late_reply = _old_and_new(db)
     counts = purge(db, 365, keep_labels)
     labels = {"labels_detached": 1, "labels": 0} if keep_labels else {"labels_detached": 0, "labels": 1}
-    assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "users": 1, **labels}
+    assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "offers": 0, "users": 1,
+                      **labels}
     assert [m["id"] for m in rows(db, "messages")] == [late_reply, new, new + 1]
     assert db["messages"].get(late_reply)["reply_to"] is None
     assert [u["external_id"] for u in rows(db, "users")] == ["ann", "bob"]

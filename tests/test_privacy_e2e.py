@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -51,6 +52,31 @@ async def test_forget_asks_then_deletes_everything_about_the_customer_only(train
         assert db["messages"].count == 2 and db["predictions"].count == 1
         assert db["labels"].count == 0 and db["feedback"].count == 0
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+async def test_a_refused_admin_command_is_audited_without_its_text_and_forget_anonymises_the_row(trained_config, server):
+    secret = "/status of everything, my phone +44 7700 900123 card 4111111111111111"
+    async with running_bot(configure(trained_config, server), server) as bot:
+        db, domain = bot.runtime.db, bot.runtime.domain
+        eve = server.create_user("Eve")
+        actor = f"telegram:{eve.id}"
+        server.send_text(eve, secret)
+        [notice] = await server.wait_for_messages(eve, 1)
+        assert notice["text"] == domain.message("admin_only", "en")
+        [refused] = [a for a in db["audit"].rows if a["actor"] == actor]
+        assert (refused["action"], refused["allowed"], refused["detail"]) == ("status", 0, "")
+        stored = json.dumps(list(db["audit"].rows))
+        for part in ("7700", "900123", "4111111111111111", "everything", "phone", "card"):
+            assert part not in stored
+        server.send_text(eve, "/forget")
+        ask = (await server.wait_for_messages(eve, 2))[-1]
+        server.press_button(eve, ask, "f:yes")
+        await server.wait_for_messages(eve, 3)
+        audit = list(db["audit"].rows)
+        assert [a for a in audit if str(eve.id) in json.dumps(a)] == []  # no row names her any more
+        assert [(a["actor"], a["action"], a["allowed"]) for a in audit] == [
+            ("telegram", "status", 0), ("telegram", "forget", 1)  # what happened, and when, is kept
+        ]
 
 
 async def test_forget_cancelled_keeps_everything_and_speaks_the_users_language(trained_config, server):

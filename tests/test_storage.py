@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from storage.audit import Audit, AuditAction
-from storage.db import migrations, open_db
+from storage.db import open_db
 from storage.feedback import Feedback
 from storage.labels import Labels, LabelSource
 from storage.labels_csv import export_labels, import_labels
@@ -14,6 +14,7 @@ from storage.messages import Messages
 from storage.registry import ModelRegistry, ModelStatus, RegistryError
 from storage.review import ReviewQueue
 from storage.runs import Runs, RunStatus, RunTrigger
+from storage.schema import migrations
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def db(tmp_path):
     db.close()
 
 
-def test_open_applies_migrations_once_and_enables_wal(tmp_path):
+def test_open_applies_migrations_once_and_enables_wal_and_secure_delete(tmp_path):
     path = tmp_path / "t.db"
     open_db(path).close()
     db = open_db(path)
@@ -31,6 +32,7 @@ def test_open_applies_migrations_once_and_enables_wal(tmp_path):
     assert migrations.pending(db) == []
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1  # deleted text is overwritten, not left in free pages
     assert {"users", "messages", "predictions", "labels", "feedback", "models"} <= set(db.table_names())
 
 

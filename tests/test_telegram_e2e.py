@@ -30,7 +30,7 @@ def stored_in(runtime) -> list[str]:
 
 
 def response(runtime, intent: str, lang: str) -> str:
-    return runtime.domain.intents[intent].response[lang]
+    return runtime.engine.response(intent, lang)
 
 
 async def test_questions_in_english_and_chinese_get_the_right_answers(trained_config, server):

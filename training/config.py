@@ -27,7 +27,9 @@ from training.config_checks import (
     at_most,
     below,
     crontab,
+    empty_or_email,
     empty_or_http_url,
+    empty_or_phone,
     is_url,
     not_empty,
     shown,
@@ -56,6 +58,13 @@ class TelegramMode(StrEnum):
 
     POLLING = "polling"  # getUpdates: works behind NAT
     WEBHOOK = "webhook"  # Telegram POSTs updates to webhook_url
+
+
+class Language(StrEnum):
+    """The languages the bot speaks (every intent and phrase in data/ has both)."""
+
+    EN = "en"
+    ZH = "zh"
 
 
 class EditedMessages(StrEnum):
@@ -152,9 +161,32 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class ShopSettings:
+    """How customers reach the shop's people: said wherever the bot offers a person."""
+
+    name: str = setting("Our shop", not_empty)
+    email: str = setting("", empty_or_email)
+    phone: str = setting("", empty_or_phone)
+    url: str = setting("", empty_or_http_url)
+    hours: str = setting("Mon–Fri 9:00–18:00", not_empty)  # as customers should read it
+    timezone: str = setting("UTC", time_zone)  # the hours' time zone
+    default_language: Language = Language.EN  # for messages in a language the bot does not speak
+
+    @property
+    def contact(self) -> str:
+        """E-mail, phone and web page, those that are set, one per line."""
+        return "\n".join(v for v in (self.email, self.phone, self.url) if v)
+
+
+@dataclass(frozen=True)
 class _Paths:
     var_dir: str = setting("var", not_empty)
     data_dir: str = setting("data", not_empty)
+
+
+def _some_contact(s: ShopSettings) -> tuple[str, str] | None:
+    """The bot tells customers how to reach a person; with no way set it could only pretend to."""
+    return None if s.contact else ("email", "set (or phone, or url): customers need one way to reach the shop")
 
 
 def _suggest_band(p: PolicySettings) -> tuple[str, str] | None:
@@ -174,6 +206,7 @@ def _webhook_target(t: TelegramSettings) -> tuple[str, str] | None:
 _RELATIONS: dict[type, Callable[[Any], tuple[str, str] | None]] = {
     PolicySettings: _suggest_band,
     TelegramSettings: _webhook_target,
+    ShopSettings: _some_contact,
 }
 
 
@@ -189,6 +222,7 @@ class Config:
     clean: CleanSettings = field(default_factory=CleanSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    shop: ShopSettings = field(default_factory=ShopSettings)
     source: Path | None = None
 
     @property
@@ -214,6 +248,7 @@ SECTIONS: dict[str, type] = {
     "clean": CleanSettings,
     "telegram": TelegramSettings,
     "privacy": PrivacySettings,
+    "shop": ShopSettings,
 }
 
 

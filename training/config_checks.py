@@ -129,6 +129,15 @@ def empty_or_http_url(value: str) -> str | None:
     return None if not value or is_url(value, ("http", "https")) else 'empty or an http:// or https:// URL'
 
 
+def empty_or_email(value: str) -> str | None:
+    return None if not value or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else "empty or an e-mail address"
+
+
+def empty_or_phone(value: str) -> str | None:
+    """Written as customers should dial it: digits, spaces, dashes, brackets, a leading +."""
+    return None if not value or re.fullmatch(r"\+?[0-9][0-9 ()\-]{4,}", value) else 'empty or a phone number such as "+44 20 7946 0000"'
+
+
 def user_ids(ids: tuple[int, ...]) -> str | None:
     """Telegram user ids are positive; negative ids are groups and channels, which cannot be admins."""
     return None if all(i > 0 for i in ids) else "a list of positive Telegram user ids"

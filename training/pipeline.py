@@ -30,6 +30,7 @@ from training.config import Config, PolicySettings, load_config
 from training.domain import Domain, Example, load_domain
 from training.evaluate import as_answered, evaluate
 from training.gate import verdict
+from training.quiet import quiet
 from training.tokenize import language_of, tokenize
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,10 @@ def _conversation_examples(config: Config, db: Database, runs: Runs, run: dict, 
     return extra
 
 
-def execute(config: Config, db: Database, run_id: int, progress: Progress | None = None) -> dict:
+def execute(config: Config, db: Database, run_id: int, progress: Progress | None = None, bar: bool = False) -> dict:
     """Run every stage for `run_id` (whose lock the caller holds), recording progress; returns the
     run's final row. A starter run trains on the starter domain alone, every other on it plus the
-    collected labels."""
+    collected labels. `progress` also gets each progress text, `bar` draws one bar on the terminal."""
     runs, registry = Runs(db), ModelRegistry(db, config.models_dir)
     run = runs.get(run_id)
 
@@ -88,8 +89,9 @@ def execute(config: Config, db: Database, run_id: int, progress: Progress | None
         runs.update(run_id, stage=RunStage.TRAIN, counts=counts)
         from training.release import train_release  # imports TensorFlow: only now, only here
 
-        release = train_release(examples, domain.gold, config.model, registry, config.policy, verbose=0,
-                                progress=report_progress)
+        with quiet():  # TensorFlow's and LiteRT's own chatter is nothing a shop owner can act on
+            release = train_release(examples, domain.gold, config.model, registry, config.policy, verbose=0,
+                                    progress=report_progress, bar=bar)
         runs.update(run_id, stage=RunStage.EVALUATE, candidate_version=release.version)
         live_version, live_metrics = _live_metrics(registry, domain, config.policy)
         runs.update(run_id, stage=RunStage.PROMOTE, live_version=live_version)
@@ -117,12 +119,12 @@ def execute(config: Config, db: Database, run_id: int, progress: Progress | None
 
 
 def run_now(config: Config, db: Database, trigger: RunTrigger, requested_by: str | None,
-            progress: Progress | None = None) -> dict:
+            progress: Progress | None = None, bar: bool = False) -> dict:
     """Take the run lock, run in this process, always release; raises RunInProgress when busy."""
     runs = Runs(db)
     run_id = runs.start(trigger, requested_by)
     try:
-        return execute(config, db, run_id, progress)
+        return execute(config, db, run_id, progress, bar)
     finally:
         runs.release(run_id)
 

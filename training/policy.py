@@ -19,7 +19,7 @@ class Action(StrEnum):
     """What the bot did with a message; stored in `predictions.action`.
 
     `decide` yields the first four; the engine adds the rest (a message with nothing to classify,
-    a 👍 thanked, a button press refused).
+    a 👍 thanked, a button press refused, a language the bot does not speak, no model to answer).
     """
 
     ANSWER = "answer"
@@ -29,6 +29,8 @@ class Action(StrEnum):
     EMPTY = "empty"
     FEEDBACK = "feedback"
     REFUSED = "refused"
+    UNSUPPORTED = "unsupported"
+    UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -40,19 +42,33 @@ class Decision:
 
 
 def suggestions_from(topk: list[tuple[str, float]], p: PolicySettings, exclude: str | None = None) -> tuple[str, ...]:
-    """In-scope intents worth offering as buttons, most likely first."""
+    """In-scope intents worth offering as buttons, most likely first.
+
+    Never the handoff intent: every suggestion list comes with its own "talk to a person" button
+    (the engine adds it), so offering contact_human too showed that choice twice.
+    """
     return tuple(
-        intent for intent, prob in topk if intent not in (OUT_OF_SCOPE, exclude) and prob >= p.min_suggestion
+        intent for intent, prob in topk
+        if intent not in (OUT_OF_SCOPE, HANDOFF_INTENT, exclude) and prob >= p.min_suggestion
     )[: p.max_suggestions]
 
 
 def decide(topk: list[tuple[str, float]], p: PolicySettings) -> Decision:
+    """Answer when confident; between [policy] suggest and confident offer the likely intents;
+    otherwise fall back.
+
+    Out of scope on top is never a reason to suggest: the model's best guess is that the message
+    is about none of our topics, so the lower-ranked intents are unrelated and the bot falls back.
+    A handoff intent on top (worth a button) still suggests, even with no other intent worth one:
+    the person button that comes with every suggestion list is its choice.
+    """
     intent, confidence = topk[0]
     if confidence >= p.confident:
         action = {OUT_OF_SCOPE: Action.FALLBACK, HANDOFF_INTENT: Action.HANDOFF}.get(intent, Action.ANSWER)
         return Decision(action, intent, confidence)
     suggestions = suggestions_from(topk, p)
-    if confidence >= p.suggest and suggestions:
+    worth_buttons = bool(suggestions) or (intent == HANDOFF_INTENT and confidence >= p.min_suggestion)
+    if confidence >= p.suggest and intent != OUT_OF_SCOPE and worth_buttons:
         return Decision(Action.SUGGEST, intent, confidence, suggestions)
     return Decision(Action.FALLBACK, intent, confidence)
 

@@ -29,10 +29,12 @@ def train_release(
     policy: PolicySettings,
     verbose: int = 2,
     progress: Callable[[str], None] | None = None,
+    bar: bool = False,
 ) -> Release:
     """The metrics are measured on the served artefact itself (LiteRT), not on the Keras model, as
-    the bot answers under `policy` (see `training.evaluate.as_answered`)."""
-    trained = train(examples, s, verbose=verbose, progress=progress)
+    the bot answers under `policy` (see `training.evaluate.as_answered`). `bar`: one progress bar
+    on the terminal (training.train.TrainingBar) instead of Keras' output."""
+    trained = train(examples, s, verbose=verbose, progress=progress, bar=bar)
     version = registry.new_version()
     with registry.writing(version) as scratch:
         save(trained, scratch, s)

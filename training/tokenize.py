@@ -4,7 +4,8 @@ Training and the bot must turn a message into exactly the same ids, so both call
 `Encoder.encode`; nothing else tokenises. Latin text splits into words, CJK text into
 single characters (Chinese has no spaces), emoji are tokens of their own, long numbers collapse to one token so that
 order numbers and prices do not flood the vocabulary, and redaction placeholders (<email>)
-stay whole so the model learns from their presence.
+stay whole so the model learns from their presence. The same script ranges tell which language
+a message is in (`language_of`) and whether the bot can read it at all (`supported_language`).
 """
 
 from __future__ import annotations
@@ -22,17 +23,24 @@ NUMBER = "<num>"
 # Long inputs are cut before the regex runs: only the first tokens are ever used.
 _MAX_SCAN_CHARS = 1000
 
-_CJK = (
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\uac00-\ud7af"  # Hangul syllables
-)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_KANA = "\u3040-\u30ff"  # Hiragana, Katakana
+_HANGUL = "\uac00-\ud7af"  # Hangul syllables
+_CJK = _HAN + _KANA + _HANGUL
 _EMOJI = "\U0001f300-\U0001faff\u2600-\u27bf"
-_TOKEN = re.compile(rf"<[a-z]+>|[{_CJK}{_EMOJI}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
+_PLACEHOLDER = "<[a-z]+>"  # redaction's <EMAIL>, <PHONE>..., matched after lower-casing
+_TOKEN = re.compile(rf"{_PLACEHOLDER}|[{_CJK}{_EMOJI}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
 # Digit tokens of 3+ characters (order numbers, prices, dates) become one token; short ones
 # stay themselves: "2" pairs, "88" (Chinese chat slang for bye-bye).
 _LONG_NUMBERISH = re.compile(r"(?=.*\d).{3,}")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
+_HAN_CHAR = re.compile(rf"[{_HAN}]")
+_KANA_CHAR = re.compile(rf"[{_KANA}]")
+_PLACEHOLDER_ANY_CASE = re.compile(_PLACEHOLDER, re.IGNORECASE)
+# In the letter share a CJK character (one token) weighs as much as 2.5 Latin letters: an English
+# word averages about five letters, a Chinese or Japanese word about two characters, and a Hangul
+# block is two or three letters. Unweighted, "iPhone 15 Proのバッテリー" would count as English.
+_CJK_WEIGHT = 2.5
 
 
 def tokenize(text: str) -> list[str]:
@@ -44,6 +52,38 @@ def tokenize(text: str) -> list[str]:
 def language_of(text: str) -> str:
     """'zh' when the message contains Chinese characters, else 'en': the reply language."""
     return "zh" if _CJK_CHAR.search(text) else "en"
+
+
+def supported_language(text: str, hint: str | None = None) -> str | None:
+    """'en' or 'zh' for a message the bot can read, None for a language it does not speak.
+
+    Decided by script, by the share of letters, so a Chinese sentence with an English product
+    name, or an English one with a Russian word, stays readable. Kana mean Japanese (its kanji
+    then count as Japanese too), Hangul Korean; every other script that is neither Latin nor Han
+    (Cyrillic, Arabic, Hebrew, Greek, Thai, Devanagari, ...) is one we cannot read. Latin letters
+    count as English: Spanish or French look the same by script, and we cannot tell them apart
+    here. Agrees with `language_of` on readable text without kana or Hangul (any Han -> 'zh').
+    Text without letters (emoji, digits, redaction placeholders, which are ours, not the
+    customer's) goes by the channel's hint (a Telegram language_code), else English.
+    """
+    text = _PLACEHOLDER_ANY_CASE.sub(" ", text)
+    ascii_letters = sum(ch.isascii() and ch.isalpha() for ch in text)  # the common case, quickly
+    letters = [ch for ch in text if not ch.isascii() and unicodedata.category(ch).startswith("L")]
+    if not letters and not ascii_letters:
+        return "zh" if hint and hint.lower().startswith("zh") else "en"
+    japanese = any(_KANA_CHAR.match(ch) for ch in letters)
+    han, readable, unreadable = 0.0, float(ascii_letters), 0.0
+    for ch in letters:
+        weight = _CJK_WEIGHT if _CJK_CHAR.match(ch) else 1.0
+        if _HAN_CHAR.match(ch) and not japanese:
+            han += weight
+        elif "LATIN" in unicodedata.name(ch, "").split():  # also full-width; English or Spanish alike
+            readable += weight
+        else:
+            unreadable += weight
+    if unreadable > han + readable:
+        return None
+    return "zh" if han else "en"
 
 
 def ngrams(tokens: list[str]) -> list[str]:

@@ -2,6 +2,10 @@
 
 The artefact holds the Keras model, a LiteRT (TFLite) export for serving, the encoder (vocabulary
 and n-gram settings), the labels and metadata: everything needed to serve it, and nothing else is.
+
+Training says nothing on its own: TensorFlow is imported, and fits and exports, inside
+`training.quiet.quiet()`, so the terminal shows only what the caller asks for: its `progress` text,
+or one progress bar (`bar=True`, TrainingBar).
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
-from sklearn.model_selection import train_test_split
+from training.quiet import quiet
+
+with quiet():  # TensorFlow's first words come as it loads
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from sklearn.model_selection import train_test_split
+    from tqdm import tqdm
 
 from training.config import ModelSettings
 from training.domain import Example
@@ -84,10 +92,37 @@ def _progress_callback(progress: Callable[[str], None], max_epochs: int) -> kera
     return keras.callbacks.LambdaCallback(on_epoch_end=report)
 
 
+class TrainingBar(keras.callbacks.Callback):
+    """One bar on stderr for the whole fit, every epoch's batches: Keras' own draws one per epoch.
+    Early stopping fills it up, so it never ends looking unfinished."""
+
+    def __init__(self, max_epochs: int, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.max_epochs, self.steps_per_epoch = max_epochs, steps_per_epoch
+        self.bar: tqdm | None = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.bar = tqdm(total=self.max_epochs * self.steps_per_epoch, desc="training",
+                        bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}", dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        accuracy = (logs or {}).get("val_intent_accuracy", 0.0)
+        self.bar.set_postfix_str(f"epoch {epoch + 1}/{self.max_epochs}, validation accuracy {accuracy:.3f}")
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
+
+
 def train(
-    examples: list[Example], s: ModelSettings, verbose: int = 2, progress: Callable[[str], None] | None = None
+    examples: list[Example], s: ModelSettings, verbose: int = 2, progress: Callable[[str], None] | None = None,
+    bar: bool = False,
 ) -> TrainedModel:
-    """Same examples and seed -> same weights: seeds are fixed and ops deterministic."""
+    """Same examples and seed -> same weights: seeds are fixed and ops deterministic.
+    `verbose` is Keras' (0 silent, 2 a line per epoch); `bar` draws one TrainingBar instead."""
     keras.utils.set_random_seed(s.seed)
     tf.config.experimental.enable_op_determinism()
     labels = sorted({e.intent for e in examples})
@@ -96,20 +131,22 @@ def train(
     ids, grams = encode_all(encoder, [e.text for e in examples])
     y = np.array([index[e.intent] for e in examples])
     ids_train, ids_val, grams_train, grams_val, y_train, y_val = validation_split(ids, grams, y, s)
-    steps = -(-len(y_train) // s.batch_size) * s.max_epochs
-    model, serving = build_model(len(encoder), len(labels), s, steps)
-    fit = model.fit(
-        (ids_train, grams_train),
-        _targets(model, y_train, len(labels)),
-        validation_data=((ids_val, grams_val), _targets(model, y_val, len(labels))),
-        epochs=s.max_epochs,
-        batch_size=s.batch_size,
-        callbacks=[
-            keras.callbacks.EarlyStopping("val_intent_loss", mode="min", patience=s.patience, restore_best_weights=True),
-            *([_progress_callback(progress, s.max_epochs)] if progress else []),
-        ],
-        verbose=verbose,
-    )
+    steps_per_epoch = -(-len(y_train) // s.batch_size)
+    with quiet():
+        model, serving = build_model(len(encoder), len(labels), s, steps_per_epoch * s.max_epochs)
+        fit = model.fit(
+            (ids_train, grams_train),
+            _targets(model, y_train, len(labels)),
+            validation_data=((ids_val, grams_val), _targets(model, y_val, len(labels))),
+            epochs=s.max_epochs,
+            batch_size=s.batch_size,
+            callbacks=[
+                keras.callbacks.EarlyStopping("val_intent_loss", mode="min", patience=s.patience, restore_best_weights=True),
+                *([_progress_callback(progress, s.max_epochs)] if progress else []),
+                *([TrainingBar(s.max_epochs, steps_per_epoch)] if bar else []),
+            ],
+            verbose=0 if bar else verbose,
+        )
     return TrainedModel(serving, encoder, labels, _history(fit.history), data_hash(examples), len(examples))
 
 
@@ -124,8 +161,9 @@ def export_tflite(model: keras.Model, s: ModelSettings) -> bytes:
 
 def save(trained: TrainedModel, directory: Path, s: ModelSettings) -> None:
     """Everything the bot needs to serve the model; `write_meta` adds the metrics once measured."""
-    trained.model.save(directory / "model.keras")
-    (directory / "model.tflite").write_bytes(export_tflite(trained.model, s))
+    with quiet():
+        trained.model.save(directory / "model.keras")
+        (directory / "model.tflite").write_bytes(export_tflite(trained.model, s))
     trained.encoder.save(directory / "encoder.json")
     (directory / "labels.json").write_text(json.dumps(trained.labels))
     (directory / "history.json").write_text(json.dumps(trained.history))

@@ -1,7 +1,8 @@
 """Local chat in the terminal, through the same engine as Telegram (channel "console").
 
 Suggestions are numbered; typing a number presses that button. After an answer, "+" or "-"
-rates it, like the 👍/👎 buttons. Reads stdin line by line, so it can be scripted.
+rates it, like the 👍/👎 buttons. /start and /help answer as the Telegram commands do (they are
+not questions for the model). Reads stdin line by line, so it can be scripted.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import getpass
 import sys
 from typing import TextIO
 
-from bot.engine import Control, Incoming, Reply
+from bot.channels.topics import help_text
+from bot.engine import Button, Control, Incoming, Reply
 from bot.runtime import Runtime
 from bot.usecases import conversation
 
@@ -27,14 +29,36 @@ class ConsoleChat:
         self.user = user or getpass.getuser()
         self.pending: Reply | None = None  # the last reply with buttons
 
+    @property
+    def choices(self) -> list[Button]:
+        """The numbered buttons of the last reply (suggestions, a person), ratings aside."""
+        return [b for b in self.pending.buttons if b.choice not in RATINGS] if self.pending else []
+
     def show(self, reply: Reply) -> None:
         print(f"bot> {reply.text}", file=self.out)
-        choices = [b for b in reply.buttons if b.choice not in RATINGS]
-        for number, button in enumerate(choices, 1):
-            print(f"  {number}) {button.label}", file=self.out)
-        if any(b.choice == Control.UP for b in reply.buttons):
-            print("  (rate this answer: + or -)", file=self.out)
         self.pending = reply if reply.buttons else None
+        self.show_choices()
+
+    def show_choices(self) -> None:
+        for number, button in enumerate(self.choices, 1):
+            print(f"  {number}) {button.label}", file=self.out)
+        if self.pending and any(b.choice == Control.UP for b in self.pending.buttons):
+            print("  (rate this answer: + or -)", file=self.out)
+
+    def command(self, line: str) -> bool:
+        """/start and /help, in the shop's default language (a terminal has no language setting)."""
+        domain, language = self.runtime.domain, self.runtime.config.shop.default_language
+        texts = {"/start": lambda: domain.message("start", language), "/help": lambda: help_text(domain, language)}
+        if line not in texts:
+            return False
+        print(f"bot> {texts[line]()}", file=self.out)
+        return True
+
+    def is_choice_attempt(self, line: str) -> bool:
+        """A number as long as the choices' numbers ("5" under a list of four) is a choice, in
+        range or not; a longer one ("48213", an order number) is a new message."""
+        choices = self.choices
+        return bool(choices) and line.isdigit() and len(line) <= len(str(len(choices)))
 
     def press(self, line: str) -> Reply | None:
         """A number or +/- refers to the buttons of the last reply; anything else is a new message."""
@@ -42,25 +66,28 @@ class ConsoleChat:
             return None
         if line in ("+", "-"):
             choice = Control.UP if line == "+" else Control.DOWN
-        elif line.isdigit():
-            choices = [b.choice for b in self.pending.buttons if b.choice not in RATINGS]
-            index = int(line) - 1
-            if not 0 <= index < len(choices):
-                return None
-            choice = choices[index]
+        elif self.is_choice_attempt(line):
+            choice = self.choices[int(line) - 1].choice
         else:
             return None
         return conversation.press(self.runtime, self.pending.message_id, CHANNEL, self.user, choice)
 
     def turn(self, line: str) -> None:
-        reply = self.press(line.strip())
+        stripped = line.strip()
+        if self.command(stripped):
+            return
+        if self.is_choice_attempt(stripped) and not 1 <= int(stripped) <= len(self.choices):
+            print(f"bot> {stripped} is not one of the choices: type 1 to {len(self.choices)}, or a new question.", file=self.out)
+            self.show_choices()
+            return
+        reply = self.press(stripped)
         if reply is None:
             reply = conversation.answer(self.runtime, Incoming(CHANNEL, self.user, f"console:{self.user}", line)).reply
         if reply is not None:
             self.show(reply)
 
     def run(self, stdin: TextIO = sys.stdin) -> None:
-        print("supportbot local chat. Type your question; Ctrl-D or /quit to leave.", file=self.out)
+        print("supportbot local chat. Type your question, /help for the topics; Ctrl-D or /quit to leave.", file=self.out)
         while True:
             print("you> ", end="", file=self.out, flush=True)
             line = stdin.readline()

@@ -1,7 +1,10 @@
 """The Telegram channel assembled: a python-telegram-bot Application over the use cases.
 
 Every handler is registered here, each callback handler with its own pattern (bot/channels/callbacks.py),
-so the order below carries no meaning. The token comes from the environment only and is never logged.
+so the order below carries no meaning. The token comes from the environment only and is masked on
+every way out of the process (bot/masking.py); Telegram refusing it ends the process with one line.
+At start, what an admin must act on (an admin id Telegram does not know, a live model that does not
+load) is told to the admins who can be reached, once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -27,9 +31,10 @@ from bot.channels import callbacks, telegram_admin, telegram_customer, telegram_
 from bot.channels.delivery import at_least_once_bot
 from bot.channels.flood import FloodGuard
 from bot.channels.telegram_context import CONTEXT_TYPES
-from bot.masking import mask_in_logs
+from bot.masking import TokenRefused, mask_in_logs
 from bot.retrain import Retrainer
 from bot.runtime import Runtime, open_runtime
+from bot.usecases import models
 from bot.worker import Worker
 from training.config import Config, TelegramMode, TelegramSettings
 
@@ -41,14 +46,45 @@ USER_COMMANDS = [
 ]
 
 
+UNREACHABLE = ("Admin {admin_id} could not be reached ({reason}). They get no alerts until they open a chat "
+               "with this bot and press Start; restart the bot afterwards to give them the admin menu.")
+MODEL_PROBLEM = "The live model cannot answer: {problem}. /status shows every version; /rollback or /retrain fixes it."
+
+
 async def _post_init(app: Application) -> None:
-    """The command menus (admins see theirs), and a nightly run missed while the bot was down."""
+    """The command menus (admins see theirs), what admins must know, and a nightly run missed while down."""
     commands = [BotCommand(name, text) for name, text in USER_COMMANDS]
     await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
-    admin_commands = commands + [BotCommand(name, text) for name, text in telegram_admin.ADMIN_COMMANDS]
-    for admin in app.bot_data.config.telegram.admin_ids:
-        await app.bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin))
+    reachable, notices = await _admin_menus(app, commands + [BotCommand(n, t) for n, t in telegram_admin.ADMIN_COMMANDS])
+    if problem := await app.bot_data.worker.run(models.serving_problem):
+        notices.append(MODEL_PROBLEM.format(problem=problem))
+    await _tell(app, reachable, notices)
     await telegram_jobs.catch_up(app)
+
+
+async def _admin_menus(app: Application, commands: list[BotCommand]) -> tuple[list[int], list[str]]:
+    """Each admin's menu; the admins reached, and a notice for each one Telegram does not know."""
+    reachable, notices = [], []
+    for admin in app.bot_data.config.telegram.admin_ids:
+        try:
+            await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
+        except (BadRequest, Forbidden) as exc:  # "Chat not found": they never opened a chat with the bot
+            log.warning("admin %s could not be reached (%s): they must open a chat with the bot and press Start",
+                        admin, exc.message)
+            notices.append(UNREACHABLE.format(admin_id=admin, reason=exc.message))
+        else:
+            reachable.append(admin)
+    return reachable, notices
+
+
+async def _tell(app: Application, admins: list[int], notices: list[str]) -> None:
+    """Each notice to each admin; one that fails to arrive is logged, and the bot starts anyway."""
+    for admin in admins:
+        for text in notices:
+            try:
+                await app.bot.send_message(admin, text, parse_mode=None)
+            except TelegramError as exc:
+                log.warning("admin %s was not told %r: %s", admin, text, exc)
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -107,10 +143,20 @@ def webhook_options(t: TelegramSettings) -> dict:
 
 
 def run_telegram(config: Config) -> int:
-    """Run until SIGINT/SIGTERM: PTB stops fetching, finishes updates in flight, then closes."""
+    """Run until SIGINT/SIGTERM: PTB stops fetching, finishes updates in flight, then closes.
+    Raises TokenRefused when Telegram answers 401 to the token (PTB's own log of it is dropped)."""
     app = build_application(open_runtime(config), os.environ["TELEGRAM_BOT_TOKEN"])
-    if config.telegram.mode == TelegramMode.WEBHOOK:
-        app.run_webhook(**webhook_options(config.telegram))
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    logging.getLogger("telegram.ext").addFilter(_not_token_refusal)
+    try:
+        if config.telegram.mode == TelegramMode.WEBHOOK:
+            app.run_webhook(**webhook_options(config.telegram))
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise TokenRefused() from None
     return 0
+
+
+def _not_token_refusal(record: logging.LogRecord) -> bool:
+    """PTB logs a refused token with a screen of traceback before raising it; TokenRefused says it in one line."""
+    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))

@@ -14,11 +14,11 @@ from telegram.error import BadRequest
 from bot.channels import callbacks
 from bot.channels.telegram_context import CHANNEL, Context, language_of_user
 from bot.channels.telegram_send import send
+from bot.channels.topics import help_text
 from bot.engine import Control, Incoming, Reply
 from bot.usecases import conversation
 from bot.usecases.access import Actor
 from training.config import EditedMessages
-from training.domain import OUT_OF_SCOPE
 from training.policy import Action
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,7 @@ async def on_start(update: Update, context: Context) -> None:
 
 async def on_help(update: Update, context: Context) -> None:
     """What the bot can help with: every topic's title."""
-    domain, lang = context.bot_data.domain, language_of_user(update)
-    topics = [f"• {i.title[lang]}" for name, i in sorted(domain.intents.items()) if name != OUT_OF_SCOPE]
-    text = "\n".join([domain.message("help", lang), *topics, "", domain.message("help_footer", lang)])
-    await send(context, update.effective_chat.id, text)
+    await send(context, update.effective_chat.id, help_text(context.bot_data.domain, language_of_user(update)))
 
 
 def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:

@@ -16,14 +16,14 @@ from contextlib import contextmanager
 
 import click
 
-from bot.masking import MaskSecrets, secret_parts
+from bot.masking import TokenRefused, mask_everywhere
 from bot.runtime import Runtime, open_runtime
 from bot.usecases.access import Actor
 from storage.db import DatabaseRefused
 from training.config import Config, ConfigError, load_config
 from training.domain import DomainError
 
-REFUSED = (ConfigError, DomainError, DatabaseRefused)
+REFUSED = (ConfigError, DomainError, DatabaseRefused, TokenRefused)
 
 
 class Failed(click.ClickException):
@@ -87,12 +87,11 @@ def command(name: str | None = None):
 
 
 def _setup_logging() -> None:
-    """INFO to stderr, with secrets masked on the handler and httpx's per-request URL lines off."""
+    """INFO to stderr, httpx's per-request URL lines off, and the secrets masked on every way out."""
+    mask_everywhere(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request, the token in its URL
-    mask = MaskSecrets(secret_parts(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET")))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(mask)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job added or run, every start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from bot.cli.app import command, config_of, opened
+from bot.cli.app import Failed, command, config_of, opened
 
 
 @command()
@@ -16,6 +16,8 @@ def chat(ctx: click.Context) -> int:
     from bot.channels.console import ConsoleChat
 
     with opened(ctx) as runtime:
+        if runtime.model.current is None:
+            raise Failed(runtime.model.problem or "no model is trained yet: run `supportbot train` first (`make run` does)")
         ConsoleChat(runtime).run()
     return 0
 

@@ -8,8 +8,13 @@ from pathlib import Path
 import click
 
 from bot.cli.app import Failed, command, config_of, opened, operator
-from bot.engine import stored_text
 from bot.usecases import data, review
+from training.storable import storable
+
+
+def printable(text: str) -> str:
+    """Text safe to show in a terminal: control characters (escape sequences, BEL) written as escapes."""
+    return "".join(ch if ch == "\n" or ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
 
 
 @command("review")
@@ -20,7 +25,7 @@ def review_queue(ctx: click.Context) -> int:
     with opened(ctx) as runtime:
         while item := review.next_for_review(runtime, actor):
             guess = f" (the model said {item.guess})" if item.guess else ""
-            click.echo(f"\n[{item.message.id}]{guess} {click.unstyle(item.message.text)}")
+            click.echo(f"\n[{item.message.id}]{guess} {printable(item.message.text)}")
             click.echo("  ".join(f"{i}) {n}" for i, n in enumerate(item.choices, 1)))
             answer = click.prompt("intent number, s to skip, q to quit", default="", show_default=False).strip().lower()
             if answer == "q":
@@ -70,12 +75,13 @@ def import_(ctx: click.Context, file: str) -> int:
 
 @command()
 @click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="replace PATH if it exists")
 @click.pass_context
-def backup(ctx: click.Context, path: str) -> int:
+def backup(ctx: click.Context, path: str, force: bool) -> int:
     """Copy the live database to PATH with SQLite's online backup; safe while the bot runs."""
     with opened(ctx) as runtime:
         try:
-            dest = data.backup(runtime, operator(), Path(path))
+            dest = data.backup(runtime, operator(), Path(path), force)
         except (ValueError, OSError) as exc:
             raise Failed(str(exc)) from None
         click.echo(f"backed up {runtime.config.db_path} to {dest} ({dest.stat().st_size} bytes)")
@@ -106,7 +112,7 @@ def redact(ctx: click.Context) -> int:
     """Each line on stdin as it would be stored: capped, personal data replaced by placeholders."""
     limit = config_of(ctx).limits.max_text_chars
     for line in sys.stdin:
-        click.echo(stored_text(line.rstrip("\n"), limit))
+        click.echo(storable(line.rstrip("\n"), limit))
     return 0
 
 

@@ -16,10 +16,6 @@ from storage.registry import RegistryError
 from storage.runs import RunInProgress, RunStatus
 
 
-def _progress(text: str) -> None:
-    click.echo(text, err=True)
-
-
 def _finished(run: dict, as_json: bool) -> int:
     """A run's outcome for the terminal; exit 1 when it failed."""
     if as_json:
@@ -36,7 +32,7 @@ def _finished(run: dict, as_json: bool) -> int:
 
 @command()
 @click.option("--if-missing", is_flag=True, help="only if no model is live")
-@click.option("--quiet", is_flag=True, help="no per-epoch progress")
+@click.option("--quiet", is_flag=True, help="no progress bar")
 @click.pass_context
 def train(ctx: click.Context, if_missing: bool, quiet: bool) -> int:
     """Train on the starter domain; promote if at least as good as live (a recorded run)."""
@@ -44,8 +40,10 @@ def train(ctx: click.Context, if_missing: bool, quiet: bool) -> int:
         if if_missing and (version := training.live_version(runtime)):
             click.echo(f"live model {version} is present; not training")
             return 0
+        if not quiet:
+            click.echo("training the starter model: a few minutes on two cores; the bar shows how long is left", err=True)
         try:
-            run = training.train_starter(runtime, operator(), progress=None if quiet else _progress)
+            run = training.train_starter(runtime, operator(), bar=not quiet)
         except RunInProgress as exc:
             raise Failed(f"training run {exc.run_id} is in progress; not starting another") from None
         return _finished(run, as_json=False)
@@ -58,7 +56,7 @@ def retrain(ctx: click.Context, as_json: bool) -> int:
     """Run collect -> clean -> train -> evaluate -> promote now, in this process."""
     with opened(ctx) as runtime:
         try:
-            run = training.retrain_now(runtime, operator(), progress=None if as_json else _progress)
+            run = training.retrain_now(runtime, operator(), bar=not as_json)
         except RunInProgress as exc:
             click.echo(f"training run {exc.run_id} is in progress; not starting another", err=True)
             return 1
@@ -127,7 +125,7 @@ def status(ctx: click.Context) -> int:
     with opened(ctx) as runtime:
         learning, tz = runtime.config.learning, runtime.config.telegram.timezone
         next_run = nightly_trigger(learning.schedule, tz).get_next_fire_time(None, datetime.now(UTC))
-        click.echo(status_text(models.status(runtime, operator(), next_run)))
+        click.echo(status_text(models.status(runtime, operator(), next_run, False)))
     return 0
 
 

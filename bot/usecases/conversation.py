@@ -10,6 +10,7 @@ from bot.runtime import Runtime
 from bot.usecases.access import Actor, audited
 from storage.audit import AuditAction
 from storage.privacy import forget as erase
+from training.policy import Action
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,12 @@ def delivered(runtime: Runtime, message_id: int) -> None:
 
 
 def press(runtime: Runtime, message_id: int, channel: str, user: str, choice: str) -> Reply:
-    """A button under one of the bot's replies (suggestion, 👍/👎, a person); refused unless offered."""
-    return runtime.engine.choose(message_id, channel, user, choice)
+    """A button under one of the bot's replies (suggestion, 👍/👎, a person); refused unless it was
+    offered to this customer for this message, and a refusal is audited (forged or replayed data)."""
+    reply = runtime.engine.choose(message_id, channel, user, choice)
+    if reply.action == Action.REFUSED:
+        runtime.audit.record(f"{channel}:{user}", AuditAction.PRESS, f"message {message_id}: {choice}", allowed=False)
+    return reply
 
 
 @audited(AuditAction.FORGET, admin=False, detail=lambda counts, *_: json.dumps(counts))

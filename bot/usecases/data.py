@@ -38,9 +38,14 @@ def import_csv(runtime: Runtime, actor: Actor, path: Path) -> int:
     return n
 
 
-@audited(AuditAction.BACKUP, detail=lambda dest, _: str(dest))
-def backup(runtime: Runtime, actor: Actor, dest: Path) -> Path:
-    """A consistent copy of the database (SQLite online backup), safe while the bot runs."""
+@audited(AuditAction.BACKUP, detail=lambda dest, *_: str(dest))
+def backup(runtime: Runtime, actor: Actor, dest: Path, force: bool = False) -> Path:
+    """A consistent copy of the database (SQLite online backup), safe while the bot runs; an existing
+    file is replaced only with `force` (FileExistsError otherwise), a missing folder is an error."""
+    if dest.exists() and not force:
+        raise FileExistsError(f"{dest} exists; choose another path or replace it with --force")
+    if not dest.parent.is_dir():
+        raise FileNotFoundError(f"folder {dest.parent} does not exist")
     return online_backup(runtime.db, dest)
 
 

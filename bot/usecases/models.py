@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.runtime import Runtime
 from bot.usecases.access import Actor, audited
 from storage.audit import AuditAction
-from training.classifier import Classifier
+from training.classifier import Classifier, ModelLoadError
 from training.evaluate import as_answered, evaluate
 from training.policy import Action, decide
 from training.tokenize import tokenize
@@ -32,17 +32,19 @@ class Classification:
 class Status:
     live: dict | None  # the registry's row of the live model, metrics included
     serving: str | None  # the version actually answering (a fallback when the live one cannot load)
+    problem: str | None  # why the live version is not answering, if it is not
     untrained_labels: int
     review_queue: int
     recent_runs: list[dict]
     next_run: datetime | None
+    scheduled_here: bool  # False at the terminal: only the running Telegram bot schedules runs
 
 
 def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
     """What the bot would do with each text, without storing anything."""
     model, policy = runtime.model.current, runtime.config.policy
     if model is None:
-        raise NoModel("no model is live: run `supportbot train` first")
+        raise NoModel(runtime.model.problem or "no model is live: run `supportbot train` first")
     results = []
     for text in texts:
         if not tokenize(text):
@@ -54,24 +56,34 @@ def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
     return results
 
 
+def serving_problem(runtime: Runtime) -> str | None:
+    """Why the live model is not the one answering (admins are told at start); None when it is."""
+    return runtime.model.problem
+
+
 def evaluate_version(runtime: Runtime, version: str | None) -> dict:
-    """Gold-set metrics of the live model (or `version`), served as the bot serves it (LiteRT, policy)."""
+    """Gold-set metrics of the live model (or `version`), served as the bot serves it (LiteRT, policy).
+    Raises NoModel when there is none or it does not load, RegistryError for an unknown version."""
     model = runtime.registry.get(version) if version else runtime.registry.live()
     if model is None:
         raise NoModel("no model is live: run `supportbot train` first")
-    classifier = Classifier(Path(model["path"]))
+    try:
+        classifier = Classifier(Path(model["path"]))
+    except ModelLoadError as exc:
+        raise NoModel(f"model {model['version']} does not load: {exc}") from None
     n_train = {lang: m["n_train"] for lang, m in model["metrics"].get("per_language", {}).items()}
     metrics = evaluate(as_answered(classifier, runtime.config.policy), runtime.domain.gold, n_train)
     return {**metrics, "version": model["version"]}
 
 
-@audited(AuditAction.STATUS, detail=lambda s, _: f"live {s.live['version'] if s.live else None}")
-def status(runtime: Runtime, actor: Actor, next_run: datetime | None) -> Status:
+@audited(AuditAction.STATUS, detail=lambda s, *_: f"live {s.live['version'] if s.live else None}")
+def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_here: bool) -> Status:
     """Live model, collected-but-untrained labels, review queue and recent runs; `next_run` is the
     channel's to know (the bot's scheduler, or the schedule itself at the terminal)."""
     serving = runtime.model.current.version if runtime.model.current else None
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
-    return Status(runtime.registry.live(), serving, pending, runtime.review.size(), runtime.runs.recent(5), next_run)
+    return Status(runtime.registry.live(), serving, runtime.model.problem, pending, runtime.review.size(),
+                  runtime.runs.recent(5), next_run, scheduled_here)
 
 
 @audited(AuditAction.ROLLBACK)

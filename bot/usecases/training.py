@@ -24,17 +24,17 @@ def live_version(runtime: Runtime) -> str | None:
 
 
 @audited(AuditAction.TRAIN, detail=_outcome)
-def train_starter(runtime: Runtime, actor: Actor, progress: Progress | None = None) -> dict:
+def train_starter(runtime: Runtime, actor: Actor, progress: Progress | None = None, bar: bool = False) -> dict:
     """Train on the starter domain alone, in this process; promoted only if the gate says so."""
-    run = run_now(runtime.config, runtime.db, RunTrigger.STARTER, actor.name, progress)
+    run = run_now(runtime.config, runtime.db, RunTrigger.STARTER, actor.name, progress, bar)
     runtime.model.refresh()
     return run
 
 
 @audited(AuditAction.RETRAIN, detail=_outcome)
-def retrain_now(runtime: Runtime, actor: Actor, progress: Progress | None = None) -> dict:
+def retrain_now(runtime: Runtime, actor: Actor, progress: Progress | None = None, bar: bool = False) -> dict:
     """The whole chain (collect -> clean -> train -> evaluate -> promote), in this process."""
-    run = run_now(runtime.config, runtime.db, RunTrigger.CLI, actor.name, progress)
+    run = run_now(runtime.config, runtime.db, RunTrigger.CLI, actor.name, progress, bar)
     runtime.model.refresh()
     return run
 

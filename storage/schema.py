@@ -1,0 +1,174 @@
+"""The schema: every table, as sqlite-utils migrations applied in order at each start (storage.db.open_db).
+
+A migration is never edited once released: a change to the schema, or to what existing rows hold,
+is a new migration, so every database, however old, ends up the same.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("supportbot")
+
+
+@migrations()
+def m001_conversations(db: Database) -> None:
+    db["users"].create(
+        {"id": int, "channel": str, "external_id": str, "language": str, "created_at": str},
+        pk="id",
+        not_null={"channel", "external_id", "created_at"},
+    )
+    db["users"].create_index(["channel", "external_id"], unique=True)
+    db["messages"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": str,
+            "channel": str,
+            "direction": str,  # storage.messages.Direction: in from the customer, out from the bot
+            "text": str,
+            "language": str,
+            "reply_to": int,  # for 'out': the incoming message answered
+            "external_key": str,  # channel's own id of the update, for exactly-once storage
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id"), ("reply_to", "messages", "id")],
+        not_null={"user_id", "chat_id", "channel", "direction", "text", "created_at"},
+    )
+    db["messages"].create_index(["user_id", "created_at"])
+    db["messages"].create_index(["external_key"], unique=True)
+    db["messages"].create_index(["created_at"])
+    db["predictions"].create(
+        {
+            "message_id": int,
+            "model_version": str,
+            "intent": str,
+            "confidence": float,
+            "topk": str,  # JSON [[intent, probability], ...]
+            "action": str,  # training.policy.Action
+            "created_at": str,
+        },
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"model_version", "intent", "confidence", "topk", "action", "created_at"},
+    )
+    db["labels"].create(
+        {
+            "id": int,
+            "message_id": int,  # NULL for imported rows and anonymised training data
+            "text": str,  # the (redacted) text the label applies to
+            "intent": str,
+            "source": str,  # storage.labels.LabelSource
+            "labelled_by": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"text", "intent", "source", "created_at"},
+    )
+    db["labels"].create_index(["message_id"])
+    db["labels"].create_index(["created_at"])
+    db["feedback"].create(
+        {"message_id": int, "positive": int, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"positive", "created_at"},
+    )
+    db["models"].create(
+        {
+            "version": str,
+            "path": str,
+            "status": str,  # storage.registry.ModelStatus
+            "metrics": str,  # JSON
+            "created_at": str,
+            "promoted_at": str,
+        },
+        pk="version",
+        not_null={"path", "status", "created_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_models_one_live ON models(status) WHERE status = 'live'")
+
+
+@migrations()
+def m002_training_runs(db: Database) -> None:
+    db["training_runs"].create(
+        {
+            "id": int,
+            "trigger": str,  # storage.runs.RunTrigger
+            "requested_by": str,
+            "status": str,  # storage.runs.RunStatus
+            "stage": str,  # collect | clean | train | evaluate | promote | done
+            "progress": str,  # human-readable, e.g. "epoch 3/40"
+            "counts": str,  # JSON {stage: {name: n}}
+            "candidate_version": str,
+            "live_version": str,
+            "metrics": str,  # JSON {"candidate": {...}, "live": {...}}
+            "report_path": str,
+            "error": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        not_null={"trigger", "status", "started_at"},
+    )
+    db["training_runs"].create_index(["started_at"])
+    # One row per named lock; owner_pid lets a later process see that the owner died.
+    db["locks"].create(
+        {"name": str, "owner_pid": int, "run_id": int, "acquired_at": str},
+        pk="name",
+        not_null={"owner_pid", "acquired_at"},
+    )
+
+
+@migrations()
+def m003_review_and_audit(db: Database) -> None:
+    # Messages an admin looked at in review and chose not to label.
+    db["review_skips"].create(
+        {"message_id": int, "skipped_by": str, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+    )
+    # Who did what (action: storage.audit.AuditAction), for admin actions and refused attempts.
+    db["audit"].create(
+        {"id": int, "actor": str, "action": str, "detail": str, "allowed": int, "created_at": str},
+        pk="id",
+        not_null={"actor", "action", "allowed", "created_at"},
+    )
+    db["audit"].create_index(["created_at"])
+
+
+@migrations()
+def m004_answered_at(db: Database) -> None:
+    # For incoming messages: when the channel confirmed it delivered the bot's answer (Telegram accepted
+    # sendMessage). NULL while unconfirmed: a redelivered update whose stored answer never went out is
+    # answered then, not dropped as a duplicate.
+    db["messages"].add_column("answered_at", str)
+
+
+@migrations()
+def m005_offers(db: Database) -> None:
+    # The buttons sent under the bot's replies to an incoming message (storage/offers.py): a press is
+    # accepted only for a choice offered there. Replies stored before this have none: their buttons expire.
+    db["offers"].create(
+        {"message_id": int, "choice": str, "created_at": str},
+        pk=("message_id", "choice"),
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"created_at"},
+    )
+
+
+@migrations()
+def m006_model_paths_relative(db: Database) -> None:
+    # A version's directory is stored relative to the var dir (storage.registry), so a copied or
+    # restored var dir uses its own model files, never the original's.
+    db.execute("UPDATE models SET path = 'models/' || version")
+
+
+@migrations()
+def m007_audit_without_text(db: Database) -> None:
+    # Earlier versions copied the Telegram message into the audit detail: a refused command's whole text
+    # (a customer's phone or card) and the review card (a customer's message). Those rows keep who, what,
+    # when and allowed; the text goes. Rows written since name ids and counts only (bot/usecases/access.py).
+    db.execute("UPDATE audit SET detail = '' WHERE actor LIKE 'telegram:%'")
