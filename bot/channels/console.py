@@ -48,10 +48,12 @@ class ConsoleChat:
     def command(self, line: str) -> bool:
         """/start and /help, in the shop's default language (a terminal has no language setting)."""
         domain, language = self.runtime.domain, self.runtime.config.shop.default_language
-        texts = {"/start": lambda: domain.message("start", language), "/help": lambda: help_text(domain, language)}
-        if line not in texts:
+        if line == "/start":
+            print(f"bot> {domain.message('start', language)}", file=self.out)
+        elif line == "/help":
+            print(f"bot> {help_text(domain, language)}", file=self.out)
+        else:
             return False
-        print(f"bot> {texts[line]()}", file=self.out)
         return True
 
     def is_choice_attempt(self, line: str) -> bool:

@@ -31,8 +31,7 @@ class Classification:
 @dataclass(frozen=True)
 class Status:
     live: dict | None  # the registry's row of the live model, metrics included
-    serving: str | None  # the version actually answering (a fallback when the live one cannot load)
-    problem: str | None  # why the live version is not answering, if it is not
+    problem: str | None  # why the live version is not answering, and what is, if it is not
     untrained_labels: int
     review_queue: int
     recent_runs: list[dict]
@@ -80,9 +79,8 @@ def evaluate_version(runtime: Runtime, version: str | None) -> dict:
 def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_here: bool) -> Status:
     """Live model, collected-but-untrained labels, review queue and recent runs; `next_run` is the
     channel's to know (the bot's scheduler, or the schedule itself at the terminal)."""
-    serving = runtime.model.current.version if runtime.model.current else None
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
-    return Status(runtime.registry.live(), serving, runtime.model.problem, pending, runtime.review.size(),
+    return Status(runtime.registry.live(), runtime.model.problem, pending, runtime.review.size(),
                   runtime.runs.recent(5), next_run, scheduled_here)
 
 
