@@ -15,8 +15,10 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
+from bot.handover import Handover
 from bot.pending import PendingWrites
 from storage.feedback import Feedback
+from storage.handoffs import HELD, HandoffReason, Handoffs
 from storage.labels import Labels, LabelSource
 from storage.messages import Messages, StoredMessage
 from storage.offers import Offers
@@ -66,6 +68,12 @@ class Reply:
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     action: Action = Action.ANSWER
     intent: str | None = None
+    handoff_id: int | None = None  # a handoff this reply announces (HANDOFF) or relays to (RELAY)
+
+
+# Handoffs announced by the reply stored for the message itself (a redelivery may still have to open them);
+# a button's or a 👎's handoff is announced by a later reply to a press, never redelivered.
+REPLY_REASONS = (HandoffReason.ASKED, HandoffReason.FALLBACKS, HandoffReason.COMMAND)
 
 
 class Engine:
@@ -76,6 +84,7 @@ class Engine:
         self.labels = Labels(db)
         self.feedback = Feedback(db)
         self.offers = Offers(db)
+        self.handoffs = Handoffs(db)
         self.model = model
         self.domain = domain
         self.config = config
@@ -84,10 +93,11 @@ class Engine:
         # What the shop's texts may name: data/messages.toml and the intents' responses are templates.
         self.shop_fields = {"shop": shop.name, "contact": ", ".join(shop.contact.splitlines()), "hours": shop.hours,
                             "timezone": shop.timezone}
+        self.handover = Handover(self.handoffs, self.messages, config, self.say)
 
-    def say(self, key: str, language: str) -> str:
-        """One of the bot's own phrases, with the shop's name, contact and hours filled in."""
-        return self.domain.message(key, language).format_map(self.shop_fields)
+    def say(self, key: str, language: str, **fields: object) -> str:
+        """One of the bot's own phrases, with the shop's name, contact and hours (and `fields`) filled in."""
+        return self.domain.message(key, language).format_map({**self.shop_fields, **fields})
 
     def response(self, intent: str, language: str) -> str:
         return self.domain.intents[intent].response[language].format_map(self.shop_fields)
@@ -100,15 +110,16 @@ class Engine:
         """What the bot answers in: the message's language, or the shop's default for one it does not speak."""
         return stored_language or self.config.shop.default_language
 
-    def record(self, incoming: Incoming) -> StoredMessage | None:
-        """Store a message, redacted and capped; None when this update was stored before."""
+    def record(self, incoming: Incoming, command: bool = False) -> StoredMessage | None:
+        """Store a message, redacted and capped; None when this update was stored before. A command's
+        language is the channel's hint: "/human" is no English sentence."""
         text = storable(incoming.text, self.config.limits.max_text_chars)
         return self.messages.add_incoming(
             channel=incoming.channel,
             user=incoming.user,
             chat_id=incoming.chat_id,
             text=text,
-            language=self.language(text, incoming.language),
+            language=self.language("" if command else text, incoming.language),
             external_key=incoming.external_key,
         )
 
@@ -126,12 +137,59 @@ class Engine:
             return self._answer_unstored(incoming, exc)
         if stored is None:
             return None
-        reply, prediction = self._answer(stored.text, stored.language, stored.id)
+        if (held := self._held(stored)) is not None:
+            return held
+        reply, prediction = self._escalate(stored, *self._answer(stored.text, stored.language, stored.id))
         try:
             self._store_reply(stored, reply, prediction)
         except sqlite3.OperationalError as exc:
             self.pending.hold(lambda: self._store_reply(stored, reply, prediction), exc)
         return reply
+
+    def _held(self, stored: StoredMessage) -> Reply | None:
+        """A person holds this conversation: the message goes to them, the model stays quiet."""
+        handoff = self.handoffs.held(stored.user_id)
+        if handoff is None:
+            return None
+        self.handoffs.touch(handoff.id)
+        return Reply("", stored.id, action=Action.RELAY, handoff_id=handoff.id)
+
+    def relay_if_held(self, incoming: Incoming) -> Reply | None:
+        """A photo, file, voice or sticker: stored and relayed while a person holds the conversation;
+        None otherwise (the bot reads text only, and nothing is stored)."""
+        user_id = self.messages.user_id_of(incoming.channel, incoming.user)
+        if user_id is None or self.handoffs.held(user_id) is None:
+            return None
+        stored = self.record(incoming)
+        return None if stored is None else self._held(stored)
+
+    def ask_for_person(self, incoming: Incoming) -> Reply | None:
+        """/human: stored like any message, then handed over (or the shop's contact when that trigger is off)."""
+        stored = self.record(incoming, command=True)
+        if stored is None:
+            return None
+        language = self.reply_language(stored.language)
+        if self.config.handoff.on_command:
+            reply = self._hand_over(stored, HandoffReason.COMMAND, language)
+        else:
+            reply = Reply(self.response(HANDOFF_INTENT, language), stored.id, action=Action.HANDOFF, intent=HANDOFF_INTENT)
+        self._store_reply(stored, reply, None)
+        return reply
+
+    def _escalate(self, stored: StoredMessage, reply: Reply, prediction: dict | None) -> tuple[Reply, dict | None]:
+        """The model's answer, or a person when a trigger fires: asked for one, or N fallbacks in a row."""
+        language = self.reply_language(stored.language)
+        if reply.action == Action.HANDOFF and self.config.handoff.on_request:
+            return self._hand_over(stored, HandoffReason.ASKED, language), prediction
+        if reply.action == Action.FALLBACK and self.handover.after_fallback(stored.user_id):
+            return self._hand_over(stored, HandoffReason.FALLBACKS, language), prediction
+        return reply, prediction
+
+    def _hand_over(self, message: StoredMessage, reason: HandoffReason, language: str) -> Reply:
+        handoff, text = self.handover.request(message, reason, language)
+        if handoff.status in HELD:
+            text = self.say("handoff_already", language)
+        return Reply(text, message.id, action=Action.HANDOFF, intent=HANDOFF_INTENT, handoff_id=handoff.id)
 
     def _store_reply(self, stored: StoredMessage, reply: Reply, prediction: dict | None) -> None:
         """The answer, its prediction and the buttons it offers, together."""
@@ -150,10 +208,15 @@ class Engine:
         if found is None:
             return None
         stored, text = found
-        if text is None:  # killed between storing the message and storing its answer
-            reply, prediction = self._answer(stored.text, stored.language, stored.id)
+        if text is None:  # killed between storing the message and storing its answer (or relaying it)
+            if (held := self._held(stored)) is not None:
+                return held
+            reply, prediction = self._escalate(stored, *self._answer(stored.text, stored.language, stored.id))
             self._store_reply(stored, reply, prediction)
             return reply
+        handoff = self.handoffs.for_message(stored.id)
+        if handoff is not None and handoff.reason in REPLY_REASONS:  # the topic may still have to be opened
+            return Reply(text, stored.id, action=Action.HANDOFF, intent=HANDOFF_INTENT, handoff_id=handoff.id)
         prediction = self.messages.prediction(stored.id)
         if prediction is None:  # empty message or no model: a plain text answer
             return Reply(text, stored.id)
@@ -206,12 +269,14 @@ class Engine:
         return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 
     def _person(self, message_id: int | None, language: str) -> Reply:
-        """Asked for a person: how to reach the shop's people (nobody is connected to this chat)."""
+        """Asked for a person with [handoff] on_request off, or a message that could not be stored:
+        the shop's contact, nothing recorded or claimed (`_escalate` hands over for real)."""
         return Reply(self.say("handoff", language), message_id, action=Action.HANDOFF, intent=HANDOFF_INTENT)
 
     def _suggest(self, message_id: int | None, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
         buttons = tuple(Button(self.domain.intents[i].title[language], i) for i in intents)
-        buttons += (Button(self.say("talk_to_person", language), Control.HUMAN),)
+        if self.config.handoff.on_button:
+            buttons += (Button(self.say("talk_to_person", language), Control.HUMAN),)
         return Reply(self.say(key, language), message_id, buttons, Action.SUGGEST, intent)
 
     def choose(self, message_id: int, channel: str, user: str, choice: str) -> Reply:
@@ -237,14 +302,14 @@ class Engine:
         if not self.offers.made(message_id, choice):
             return expired
         if choice == Control.HUMAN:
-            return self._person(message_id, language)
+            return self._hand_over(message, HandoffReason.BUTTON, language)
         if choice in (Control.UP, Control.DOWN):
             return self._feedback(message, prediction, choice == Control.UP, language)
         if choice not in self.domain.intents or self.labels.exists_for(message_id):
             return expired
         self.labels.add(message_id, choice, LabelSource.SUGGESTION)
         if choice == HANDOFF_INTENT:
-            return self._person(message_id, language)
+            return self._hand_over(message, HandoffReason.BUTTON, language)
         return Reply(self.response(choice, language), message_id, action=Action.ANSWER, intent=choice)
 
     def _feedback(self, message: StoredMessage, prediction: dict, positive: bool, language: str) -> Reply:
@@ -252,5 +317,7 @@ class Engine:
             return Reply(self.say("choice_expired", language), message.id, action=Action.REFUSED)
         if positive:
             return Reply(self.say("feedback_thanks", language), message.id, action=Action.FEEDBACK)
+        if self.handover.after_thumbs_down(message.user_id):
+            return self._hand_over(message, HandoffReason.THUMBS_DOWN, language)
         others = suggestions_from(prediction["topk"], self.config.policy, exclude=prediction["intent"])
         return self._suggest(message.id, others, language, "feedback_sorry", prediction["intent"])

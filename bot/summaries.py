@@ -62,7 +62,28 @@ def status_text(status: Status) -> str:
         lines.append(f"NOT ANSWERING AS LIVE: {status.problem}")
     lines.append(f"Collected but not yet trained on: {status.untrained_labels} labelled examples")
     lines.append(f"Review queue: {status.review_queue} messages")
+    lines.append(_handoff_line(status.handoffs))
     lines.append(_schedule_line(status))
     lines.append("Recent runs:" if status.recent_runs else "No training runs yet.")
     lines += [f"  {run_line(r)}" for r in status.recent_runs]
     return "\n".join(lines)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.0f} min"
+
+
+def _handoff_line(figures: dict) -> str:
+    contained = figures["containment_7d"]
+    share = "—" if contained is None else f"{contained:.0%}"
+    return (f"Handoffs to a person: {figures['handoffs_today']} today, {figures['handoffs_7d']} in 7 days; "
+            f"median first staff reply {_minutes(figures['median_first_reply_seconds'])}; "
+            f"customers helped without a person (7 days): {share}")
+
+
+def handoff_line(row: dict) -> str:
+    """One handoff in `supportbot handoffs`."""
+    holder = f"held by {row['claimed_by']}" if row["claimed_by"] else "unclaimed"
+    return (f"#{row['id']} customer {row['user_id']} {row['status']} ({row['reason']}) {holder}, "
+            f"waited {_minutes(row['waited_seconds'])}, opened {row['opened_at'][:16]}"
+            + (f", about {row['proposed_intent']}" if row.get("proposed_intent") else ""))

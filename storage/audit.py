@@ -13,7 +13,7 @@ from storage.db import now
 
 
 class AuditAction(StrEnum):
-    """`audit.action`: the admin and privacy actions that leave a trace."""
+    """`audit.action`: the admin, staff and privacy actions that leave a trace."""
 
     TRAIN = "train"
     RETRAIN = "retrain"
@@ -28,6 +28,10 @@ class AuditAction(StrEnum):
     FORGET = "forget"
     STATUS = "status"
     PRESS = "press"  # a button press refused: forged, someone else's, or never offered
+    HANDOFF_CLAIM = "handoff-claim"  # a member of staff took a handed-over conversation
+    HANDOFF_RESOLVE = "handoff-resolve"
+    HANDOFF_RELEASE = "handoff-release"  # handed back to the bot
+    STAFF_LABEL = "staff-label"
 
 
 class Audit:

@@ -23,7 +23,7 @@ class LabelSource(StrEnum):
     ADMIN = "admin"  # an admin labelled a message in review
     IMPORT = "import"  # a row of an imported CSV
     PREDICTION = "prediction"  # a confident, unrefuted prediction (collected, never stored)
-    STAFF = "staff"  # a member of staff (nothing stores it yet)
+    STAFF = "staff"  # a member of staff, for a customer's question in a handed-over conversation
 
 
 class Labels:
@@ -44,6 +44,12 @@ class Labels:
             "created_at": now(),
         }
         return insert(self.db, "labels", row)
+
+    def replace(self, message_id: int, intent: str, source: LabelSource, labelled_by: str) -> int:
+        """Label a message, replacing the label this source gave it before: a correction, not a second vote."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM labels WHERE message_id = ? AND source = ?", [message_id, source])
+            return self.add(message_id, intent, source, labelled_by)
 
     def add_many(self, rows: Iterable[tuple[str, str]], source: LabelSource, labelled_by: str) -> int:
         """Store (text, intent) rows with no message behind them, all or none: an import."""

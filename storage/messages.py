@@ -1,4 +1,4 @@
-"""The conversation itself: users, their messages, the bot's replies and the predictions behind them.
+"""The conversation itself: users, their messages, the bot's (and staff's) replies and the predictions behind them.
 
 Every answer the bot gives passes through here, so these are the hot writes: plain INSERTs
 (`storage.db.insert`), and a reply is stored with its prediction in one transaction so the
@@ -20,7 +20,7 @@ class Direction(StrEnum):
     """`messages.direction`: who wrote the message."""
 
     IN = "in"  # from the customer
-    OUT = "out"  # from the bot
+    OUT = "out"  # from the bot, or a member of staff (`author`)
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,18 @@ class Messages:
         if row:
             return row[0]
         return insert(self.db, "users", {"channel": channel, "external_id": external_id, "language": language, "created_at": now()})
+
+    def user_id_of(self, channel: str, external_id: str) -> int | None:
+        """The internal id of a channel's user; None for someone never stored."""
+        row = self.db.execute(
+            "SELECT id FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def external_user(self, user_id: int) -> str | None:
+        """The channel's own id of a user (their Telegram user id)."""
+        row = self.db.execute("SELECT external_id FROM users WHERE id = ?", [user_id]).fetchone()
+        return row[0] if row else None
 
     def add_incoming(
         self,
@@ -105,8 +117,34 @@ class Messages:
                 },
             )
 
+    def add_staff(self, *, customer_user_id: int, chat_id: str, channel: str, text: str, author: str,
+                  external_key: str) -> int | None:
+        """Store a staff reply in the customer's conversation (an outgoing message with its `author`,
+        "telegram:<staff id>", and no message it replies to); None when its update was stored before."""
+        with self.db.atomic():
+            if self.db.execute("SELECT 1 FROM messages WHERE external_key = ?", [external_key]).fetchone():
+                return None
+            return insert(self.db, "messages", {
+                "user_id": customer_user_id, "chat_id": chat_id, "channel": channel, "direction": Direction.OUT,
+                "text": text, "author": author, "external_key": external_key, "created_at": now(),
+            })
+
+    def undelivered_staff(self, external_key: str) -> tuple[int, str] | None:
+        """A staff reply stored under this update key that never reached the customer (a redelivery)."""
+        row = self.db.execute(
+            "SELECT id, text FROM messages WHERE external_key = ? AND direction = ? AND author IS NOT NULL "
+            "AND answered_at IS NULL", [external_key, Direction.OUT]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def revise_reply(self, incoming_id: int, text: str) -> None:
+        """The bot's latest reply to a message becomes what was really sent (a handoff that could not open)."""
+        self.db.execute(
+            "UPDATE messages SET text = ? WHERE id = (SELECT MAX(id) FROM messages WHERE reply_to = ? AND direction = ?)",
+            [text, incoming_id, Direction.OUT])
+
     def mark_answered(self, message_id: int) -> None:
-        """The channel delivered the answer to this incoming message (see `unanswered`)."""
+        """The channel delivered the answer to this incoming message (see `unanswered`), or this staff
+        reply to the customer (see `undelivered_staff`)."""
         self.db.execute("UPDATE messages SET answered_at = ? WHERE id = ? AND answered_at IS NULL", [now(), message_id])
 
     def unanswered(self, external_key: str) -> tuple[StoredMessage, str | None] | None:

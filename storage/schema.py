@@ -172,3 +172,52 @@ def m007_audit_without_text(db: Database) -> None:
     # (a customer's phone or card) and the review card (a customer's message). Those rows keep who, what,
     # when and allowed; the text goes. Rows written since name ids and counts only (bot/usecases/access.py).
     db.execute("UPDATE audit SET detail = '' WHERE actor LIKE 'telegram:%'")
+
+
+@migrations()
+def m008_handoffs(db: Database) -> None:
+    # Who wrote an outgoing message: NULL for the bot, "telegram:<user id>" for a member of staff. A staff
+    # reply is stored like the bot's (direction 'out', the customer's user and chat, its update's key);
+    # answered_at on it is when it reached the customer.
+    db["messages"].add_column("author", str)
+    # A reply found from the message it answers (a redelivery's stored answer, a revised reply, erasure)
+    # without a scan of every message.
+    db["messages"].create_index(["reply_to"])
+    # Conversations handed to a person (storage/handoffs.py for the states and reasons).
+    db["handoffs"].create(
+        {
+            "id": int, "user_id": int, "channel": str, "chat_id": str, "reason": str, "status": str,
+            "message_id": int,  # the customer's message that led here (NULL once purged)
+            "question_id": int,  # the customer's question, for staff to label (NULL once purged)
+            "proposed_intent": str, "staff_chat_id": str, "thread_id": int, "claimed_by": str, "claimed_name": str,
+            "opened_at": str, "claimed_at": str, "first_reply_at": str, "last_activity_at": str, "pinged_at": str,
+            "closed_at": str, "closed_by": str, "note": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id"), ("message_id", "messages", "id"), ("question_id", "messages", "id")],
+        not_null={"user_id", "channel", "chat_id", "reason", "status", "opened_at"},
+    )
+    db["handoffs"].create_index(["user_id", "status"])
+    db["handoffs"].create_index(["staff_chat_id", "thread_id"])
+    db["handoffs"].create_index(["opened_at"])
+    db["handoffs"].create_index(["message_id"])
+    db["handoffs"].create_index(["status"])  # the clock's look at held handoffs, every few seconds
+    # One handoff under way per customer, whatever races: a second request finds the first.
+    db.execute("CREATE UNIQUE INDEX idx_handoffs_one_active ON handoffs(user_id) "
+               "WHERE status IN ('opening', 'open', 'claimed')")
+    # Each customer's topic in the staff group, reused when they come back. The title holds their first
+    # name: personal data, deleted with them (/forget, purge).
+    db["staff_topics"].create(
+        {"user_id": int, "staff_chat_id": str, "thread_id": int, "title": str, "closed": int, "created_at": str},
+        pk="user_id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"staff_chat_id", "thread_id", "title", "closed", "created_at"},
+    )
+    # A message copied to the other side of a handoff, and the copy's Telegram message id there.
+    db["relays"].create(
+        {"message_id": int, "handoff_id": int, "copy_chat_id": str, "copy_id": int, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id"), ("handoff_id", "handoffs", "id")],
+        not_null={"handoff_id", "copy_chat_id", "copy_id", "created_at"},
+    )
+    db["relays"].create_index(["copy_chat_id", "copy_id"])

@@ -212,3 +212,58 @@ def test_the_shop_must_say_how_customers_reach_a_person(tmp_path, shop, error):
 def test_the_shops_contact_lists_what_is_set(tmp_path):
     shop = load_config(config_file(tmp_path, '[shop]\nemail = "a@b.co"\nurl = "https://acme.example/help"\n')).shop
     assert shop.contact == "a@b.co\nhttps://acme.example/help"
+
+
+# --- [handoff] ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry", ["mon-fri 9-18", "weekdays 09:00-18:00", "mon 09:00-25:00", "sat 10:00-10:00"])
+def test_staff_hours_are_checked_at_load_and_the_wrong_entry_is_named(tmp_path, entry):
+    message = refusal(tmp_path, f'[handoff]\nhours = ["mon-fri 09:00-18:00", "{entry}"]\n')
+    assert message.startswith('[handoff] hours must be a list of "<days> HH:MM-HH:MM" such as ')
+    assert f'("{entry}" ' in message and message.endswith(f'got ["mon-fri 09:00-18:00", "{entry}"]')
+
+
+@pytest.mark.parametrize("written", ['"mon-fri 09:00-18:00"', '["mon-fri 09:00-18:00", 9]', "[[\"mon\"]]"])
+def test_staff_hours_are_a_list_of_texts(tmp_path, written):
+    assert refusal(tmp_path, f"[handoff]\nhours = {written}\n").startswith("[handoff] hours must be a list of str")
+
+
+@pytest.mark.parametrize("text, start", [
+    ("staff_chat_id = 1234567", "[handoff] staff_chat_id must be 0 (no staff group) or a group's id, which is negative"),
+    ('staff_chat_id = "-1001234567890"', "[handoff] staff_chat_id must be int"),
+    ("fallbacks_in_a_row = -1", "[handoff] fallbacks_in_a_row must be at least 0"),
+    ("thumbs_down_in_a_row = -1", "[handoff] thumbs_down_in_a_row must be at least 0"),
+    ("reply_within_minutes = -5", "[handoff] reply_within_minutes must be at least 0"),
+    ("release_after_hours = 0", "[handoff] release_after_hours must be above 0"),
+    ("estimate_min_handoffs = 0", "[handoff] estimate_min_handoffs must be at least 1"),
+    ("transcript_messages = 0", "[handoff] transcript_messages must be at least 1"),
+    ("check_seconds = 0", "[handoff] check_seconds must be above 0"),
+    ("on_button = 1", "[handoff] on_button must be bool"),
+    ("staff_chat = -100123", "unknown key(s) in [handoff]: staff_chat"),
+])
+def test_handoff_values_out_of_range_are_refused(tmp_path, text, start):
+    assert refusal(tmp_path, f"[handoff]\n{text}\n").startswith(start)
+
+
+def test_handoff_settings_are_converted_and_zero_switches_a_trigger_off(tmp_path):
+    path = config_file(tmp_path, """
+[handoff]
+staff_chat_id = -1001234567890
+hours = ["Mon-Fri 09:00-18:00", "sat 10:00-14:00", "fri 22:00-02:00"]
+fallbacks_in_a_row = 0
+thumbs_down_in_a_row = 0
+reply_within_minutes = 0
+release_after_hours = 2
+on_command = false
+""")
+    handoff = load_config(path).handoff
+    assert handoff.staff_chat_id == -1001234567890
+    assert handoff.hours == ("Mon-Fri 09:00-18:00", "sat 10:00-14:00", "fri 22:00-02:00")
+    assert (handoff.fallbacks_in_a_row, handoff.thumbs_down_in_a_row, handoff.reply_within_minutes) == (0, 0, 0)
+    assert handoff.release_after_hours == 2.0 and isinstance(handoff.release_after_hours, float)
+    assert handoff.on_command is False and handoff.on_request and handoff.on_button
+
+
+def test_without_a_handoff_table_there_is_no_staff_group_and_staff_are_always_in(tmp_path):
+    handoff = load_config(config_file(tmp_path, "")).handoff
+    assert handoff.staff_chat_id == 0 and handoff.hours == ()

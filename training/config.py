@@ -32,7 +32,9 @@ from training.config_checks import (
     empty_or_phone,
     is_url,
     not_empty,
+    opening_hours,
     shown,
+    staff_chat,
     time_zone,
     typed,
     user_ids,
@@ -179,6 +181,24 @@ class ShopSettings:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    """Handing a customer to a person: the staff group, the triggers, the hours and the clocks."""
+
+    staff_chat_id: int = setting(0, staff_chat)  # 0: none (customers asking for a person get [shop]'s contact)
+    hours: tuple[str, ...] = setting((), opening_hours)  # when staff answer, in [shop] timezone; () = always
+    on_request: bool = True  # the contact_human intent, answered confidently
+    on_button: bool = True  # the "talk to a person" button
+    on_command: bool = True  # /human
+    fallbacks_in_a_row: int = setting(2, NOT_NEGATIVE)  # 0: off
+    thumbs_down_in_a_row: int = setting(2, NOT_NEGATIVE)  # 0: off
+    reply_within_minutes: int = setting(15, NOT_NEGATIVE)  # 0: never ping
+    release_after_hours: float = setting(24.0, above(0))
+    estimate_min_handoffs: int = setting(5, POSITIVE)
+    transcript_messages: int = setting(12, POSITIVE)
+    check_seconds: float = setting(60.0, above(0))  # how often the timeouts are looked at
+
+
+@dataclass(frozen=True)
 class _Paths:
     var_dir: str = setting("var", not_empty)
     data_dir: str = setting("data", not_empty)
@@ -223,6 +243,7 @@ class Config:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     shop: ShopSettings = field(default_factory=ShopSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
     source: Path | None = None
 
     @property
@@ -249,6 +270,7 @@ SECTIONS: dict[str, type] = {
     "telegram": TelegramSettings,
     "privacy": PrivacySettings,
     "shop": ShopSettings,
+    "handoff": HandoffSettings,
 }
 
 

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from training.hours import check as hours_check
+
 Rule = Callable[[Any], str | None]  # what the value must be, or None when it is fine
 
 
@@ -48,6 +50,10 @@ def typed(value: Any, expected: Any) -> Any:
     if expected == tuple[int, ...]:
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
             raise ValueError("a list of int (Telegram user ids as numbers, without quotes)")
+        return tuple(value)
+    if expected == tuple[str, ...]:
+        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+            raise ValueError("a list of str (texts in quotes)")
         return tuple(value)
     raise TypeError(f"no TOML conversion for {expected}")
 
@@ -141,3 +147,14 @@ def empty_or_phone(value: str) -> str | None:
 def user_ids(ids: tuple[int, ...]) -> str | None:
     """Telegram user ids are positive; negative ids are groups and channels, which cannot be admins."""
     return None if all(i > 0 for i in ids) else "a list of positive Telegram user ids"
+
+
+def staff_chat(chat_id: int) -> str | None:
+    """Groups and supergroups have negative ids; 0 means no staff group."""
+    return None if chat_id <= 0 else "0 (no staff group) or a group's id, which is negative (-100…); /chatid in the group shows it"
+
+
+def opening_hours(entries: tuple[str, ...]) -> str | None:
+    """Each entry parsed now, as the bot will read it: the first wrong one is named."""
+    wrong = next((what for what in map(hours_check, entries) if what is not None), None)
+    return None if wrong is None else f'a list of "<days> HH:MM-HH:MM" such as ["mon-fri 09:00-18:00", "sat,sun 10:00-14:00"] ({wrong})'

@@ -19,7 +19,7 @@ class Action(StrEnum):
     """What the bot did with a message; stored in `predictions.action`.
 
     `decide` yields the first four; the engine adds the rest (a message with nothing to classify,
-    a 👍 thanked, a button press refused, a language the bot does not speak, no model to answer).
+    a 👍 thanked, a button press refused, a language the bot does not speak, no model to answer, a message relayed to a person).
     """
 
     ANSWER = "answer"
@@ -31,6 +31,7 @@ class Action(StrEnum):
     REFUSED = "refused"
     UNSUPPORTED = "unsupported"
     UNAVAILABLE = "unavailable"
+    RELAY = "relay"  # a person holds the conversation: copied to them, not answered by the model
 
 
 @dataclass(frozen=True)

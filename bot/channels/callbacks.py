@@ -11,14 +11,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_BYTES = 64
 _NAME = r"[a-z_]{1,40}"
 CHOICE = re.compile(rf"^(\d{{1,15}}):({_NAME})$")  # under a bot reply: an intent, or a Control
 FORGET = re.compile(r"^f:(yes|no)$")  # the /forget confirmation
 REVIEW = re.compile(rf"^r:(\d{{1,15}}):({_NAME})$")  # an admin's review label, or "skip"
-UNKNOWN = re.compile(rf"^(?!(?:{CHOICE.pattern[1:-1]}|{FORGET.pattern[1:-1]}|{REVIEW.pattern[1:-1]})$)", re.DOTALL)
+STAFF = re.compile(rf"^h:(\d{{1,15}}):(claim|resolve|bot|pick|label)(?::({_NAME}))?$")  # in a staff topic
+_KNOWN = (CHOICE, FORGET, REVIEW, STAFF)
+UNKNOWN = re.compile(rf"^(?!(?:{'|'.join(p.pattern[1:-1] for p in _KNOWN)})$)", re.DOTALL)
 SKIP = "skip"
+
+
+class StaffVerb(StrEnum):
+    """The buttons staff press in a handoff's topic."""
+
+    CLAIM = "claim"  # "I'm on it"
+    RESOLVE = "resolve"  # with an intent: resolved, and the customer's question labelled with it
+    BOT = "bot"  # back to the bot
+    PICK = "pick"  # show the intents to label with
+    LABEL = "label"  # with an intent: label the customer's question
+
+
+@dataclass(frozen=True)
+class StaffPress:
+    handoff_id: int
+    verb: StaffVerb
+    intent: str | None
 
 
 @dataclass(frozen=True)
@@ -31,7 +51,7 @@ class Pressed:
 
 
 def _checked(data: str) -> str:
-    if len(data.encode()) > MAX_BYTES or CHOICE.match(data) is None and FORGET.match(data) is None and REVIEW.match(data) is None:
+    if len(data.encode()) > MAX_BYTES or not any(pattern.match(data) for pattern in _KNOWN):
         raise ValueError(f"not valid callback data: {data!r}")
     return data
 
@@ -46,6 +66,15 @@ def forget(confirmed: bool) -> str:
 
 def review(message_id: int, value: str) -> str:
     return _checked(f"r:{message_id}:{value}")
+
+
+def staff(handoff_id: int, verb: StaffVerb, intent: str | None = None) -> str:
+    return _checked(f"h:{handoff_id}:{verb}" + (f":{intent}" if intent else ""))
+
+
+def parse_staff(data: str | None) -> StaffPress | None:
+    match = STAFF.match(data or "")
+    return StaffPress(int(match[1]), StaffVerb(match[2]), match[3]) if match else None
 
 
 def parse_choice(data: str | None) -> Pressed | None:

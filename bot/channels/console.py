@@ -15,6 +15,7 @@ from bot.channels.topics import help_text
 from bot.engine import Button, Control, Incoming, Reply
 from bot.runtime import Runtime
 from bot.usecases import conversation
+from training.policy import Action
 
 CHANNEL = "console"
 RATINGS = (Control.UP, Control.DOWN)
@@ -36,6 +37,8 @@ class ConsoleChat:
 
     def show(self, reply: Reply) -> None:
         print(f"bot> {reply.text}", file=self.out)
+        if reply.action == Action.HANDOFF and reply.handoff_id is not None:
+            print(f"  ({self.handoff_note()})", file=self.out)
         self.pending = reply if reply.buttons else None
         self.show_choices()
 
@@ -44,6 +47,14 @@ class ConsoleChat:
             print(f"  {number}) {button.label}", file=self.out)
         if self.pending and any(b.choice == Control.UP for b in self.pending.buttons):
             print("  (rate this answer: + or -)", file=self.out)
+
+    def handoff_note(self) -> str:
+        """What a handoff means here: nobody is connected to a terminal, whatever the config says."""
+        staff = self.runtime.config.handoff.staff_chat_id
+        where = (f"on Telegram this conversation would go to the staff group {staff}" if staff
+                 else "no staff group is configured ([handoff] staff_chat_id), so on Telegram too "
+                      "the customer would get the shop's contact")
+        return f"no staff are connected in the local chat; {where}. The request is recorded: `supportbot handoffs` lists it"
 
     def command(self, line: str) -> bool:
         """/start and /help, in the shop's default language (a terminal has no language setting)."""

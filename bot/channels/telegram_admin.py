@@ -100,6 +100,17 @@ async def on_status(update: Update, context: Context) -> None:
     await send(context, update.effective_chat.id, status_text(status))
 
 
+async def on_chatid(update: Update, context: Context) -> None:
+    """An admin finds a group's id (for [handoff] staff_chat_id) by typing /chatid in it; others get nothing."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or user.id not in context.bot_data.config.telegram.admin_ids:
+        return
+    topics = "topics are on" if chat.is_forum else "topics are off: enable them in the group's settings"
+    await send(context, chat.id, f"This chat's id is {chat.id} ({chat.type}; {topics}). "
+               f"For a staff group put staff_chat_id = {chat.id} under [handoff] in config.toml.",
+               thread_id=update.effective_message.message_thread_id if update.effective_message.is_topic_message else None)
+
+
 @admin_command
 async def on_rollback(update: Update, context: Context) -> None:
     """Make the previous (or given) version live; the bot answers with it at once."""

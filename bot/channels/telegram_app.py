@@ -27,14 +27,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels import callbacks, telegram_admin, telegram_customer, telegram_jobs
+from bot.channels import callbacks, telegram_admin, telegram_customer, telegram_jobs, telegram_staff
 from bot.channels.delivery import at_least_once_bot
 from bot.channels.flood import FloodGuard
-from bot.channels.telegram_context import CONTEXT_TYPES
+from bot.channels.staff_group import StaffGroup
+from bot.channels.telegram_context import CHANNEL, CONTEXT_TYPES
 from bot.masking import TokenRefused, mask_in_logs
 from bot.retrain import Retrainer
 from bot.runtime import Runtime, open_runtime
-from bot.usecases import models
+from bot.usecases import handoff, models
 from bot.worker import Worker
 from training.config import Config, TelegramMode, TelegramSettings
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 USER_COMMANDS = [
     ("start", "Start the conversation"),
     ("help", "What I can help with"),
+    ("human", "Talk to a person"),
     ("forget", "Delete everything stored about me"),
 ]
 
@@ -49,6 +51,8 @@ USER_COMMANDS = [
 UNREACHABLE = ("Admin {admin_id} could not be reached ({reason}). They get no alerts until they open a chat "
                "with this bot and press Start; restart the bot afterwards to give them the admin menu.")
 MODEL_PROBLEM = "The live model cannot answer: {problem}. /status shows every version; /rollback or /retrain fixes it."
+STAFF_PROBLEM = ("Handoff to a person is off: {problem}. Until then customers who ask for a person are given the "
+                 "shop's contact, and their requests are listed by `supportbot handoffs`.")
 
 
 async def _post_init(app: Application) -> None:
@@ -58,8 +62,22 @@ async def _post_init(app: Application) -> None:
     reachable, notices = await _admin_menus(app, commands + [BotCommand(n, t) for n, t in telegram_admin.ADMIN_COMMANDS])
     if problem := await app.bot_data.worker.run(models.serving_problem):
         notices.append(MODEL_PROBLEM.format(problem=problem))
+    if problem := await _connect_staff(app):
+        notices.append(STAFF_PROBLEM.format(problem=problem))
     await _tell(app, reachable, notices)
     await telegram_jobs.catch_up(app)
+
+
+async def _connect_staff(app: Application) -> str | None:
+    """Check the staff group; hand customers over only once it passed. What is wrong, if it did not."""
+    staff = app.bot_data.staff
+    if not staff.chat_id:
+        return None
+    if problem := await staff.check(app.bot):
+        log.error("handoff to a person is off: %s", problem)
+        return problem
+    await app.bot_data.worker.run(handoff.connect_staff, CHANNEL)
+    return None
 
 
 async def _admin_menus(app: Application, commands: list[BotCommand]) -> tuple[list[int], list[str]]:
@@ -91,23 +109,34 @@ async def _post_shutdown(app: Application) -> None:
     app.bot_data.worker.close()
 
 
-def _add_handlers(app: Application) -> None:
-    messages = filters.UpdateType.MESSAGES  # channel posts are ignored
+def _add_handlers(app: Application, staff_chat_id: int) -> None:
+    """Customers everywhere but the staff group; the staff group only to its own handlers, so a staff
+    message is never taken for a customer's question."""
+    staff = filters.Chat(staff_chat_id) if staff_chat_id else filters.Chat(chat_id=[])
+    messages = filters.UpdateType.MESSAGES & ~staff  # channel posts are ignored
     private = filters.ChatType.PRIVATE
-    c, a = telegram_customer, telegram_admin
+    in_staff = filters.UpdateType.MESSAGE & staff  # new messages: an edit in a topic is not sent again
+    c, a, s = telegram_customer, telegram_admin, telegram_staff
     app.add_handlers([
         CommandHandler("start", c.on_start, filters=messages),
         CommandHandler("help", c.on_help, filters=messages),
+        CommandHandler("human", c.on_human, filters=messages & private),
         CommandHandler("forget", c.on_forget, filters=messages & private),
         CommandHandler("retrain", a.on_retrain, filters=messages),
         CommandHandler("status", a.on_status, filters=messages),
         CommandHandler("rollback", a.on_rollback, filters=messages),
         CommandHandler("review", a.on_review, filters=messages),
+        CommandHandler("chatid", a.on_chatid, filters=filters.UpdateType.MESSAGES),
+        CommandHandler("resolve", s.on_resolve, filters=in_staff),
+        CommandHandler("bot", s.on_bot, filters=in_staff),
+        CommandHandler("label", s.on_label, filters=in_staff),
+        MessageHandler(in_staff & ~filters.COMMAND & ~filters.StatusUpdate.ALL, s.on_staff_message),
         MessageHandler(messages & filters.TEXT & ~filters.COMMAND, c.on_text),
         MessageHandler(messages & private & ~filters.TEXT, c.on_other),
         CallbackQueryHandler(c.on_choice, pattern=callbacks.CHOICE),
         CallbackQueryHandler(c.on_forget_button, pattern=callbacks.FORGET),
         CallbackQueryHandler(a.on_review_button, pattern=callbacks.REVIEW),
+        CallbackQueryHandler(s.on_staff_button, pattern=callbacks.STAFF),
         CallbackQueryHandler(c.on_unknown_button, pattern=callbacks.UNKNOWN),
     ])
     app.add_error_handler(c.on_error)
@@ -130,7 +159,8 @@ def build_application(runtime: Runtime, token: str) -> Application:
     app.bot_data.worker, app.bot_data.config, app.bot_data.domain = worker, config, runtime.domain
     app.bot_data.flood = FloodGuard(t.rate_limit_messages, t.rate_limit_seconds)
     app.bot_data.retrainer = Retrainer(worker, config.source, config.var_dir)
-    _add_handlers(app)
+    app.bot_data.staff = StaffGroup(config.handoff.staff_chat_id)
+    _add_handlers(app, config.handoff.staff_chat_id)
     telegram_jobs.schedule(app)
     return app
 

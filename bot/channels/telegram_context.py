@@ -1,7 +1,7 @@
 """What every Telegram handler may reach: typed `context.bot_data` (PTB's ContextTypes).
 
 Handlers get the worker (their only way to the database and the model), the read-only config and
-domain (safe to read on the event loop), the flood guard and the retrainer. Nothing else.
+domain (safe to read on the event loop), the flood guard, the retrainer and the staff group. Nothing else.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.channels.flood import FloodGuard
+from bot.channels.staff_group import StaffGroup
 from bot.retrain import Retrainer
 from bot.usecases.access import Actor
 from bot.worker import Worker
@@ -27,6 +28,7 @@ class BotData:
     domain: Domain
     flood: FloodGuard
     retrainer: Retrainer
+    staff: StaffGroup
 
 
 Context = CallbackContext[ExtBot, dict, dict, BotData]

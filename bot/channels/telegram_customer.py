@@ -1,4 +1,4 @@
-"""Customers on Telegram: questions, button presses, /start, /help and /forget.
+"""Customers on Telegram: questions, button presses, /start, /help, /human and /forget.
 
 Each handler turns an update into one use-case call on the worker and renders its result.
 """
@@ -13,10 +13,12 @@ from telegram.error import BadRequest
 
 from bot.channels import callbacks
 from bot.channels.telegram_context import CHANNEL, Context, language_of_user
-from bot.channels.telegram_send import send
+from bot.channels.telegram_handover import hand_over, media_text, relay_to_staff
+from bot.channels.telegram_send import alert_admins, send
+from bot.channels.telegram_staff import delete_topic
 from bot.channels.topics import help_text
 from bot.engine import Control, Incoming, Reply
-from bot.usecases import conversation
+from bot.usecases import conversation, handoff
 from bot.usecases.access import Actor
 from training.config import EditedMessages
 from training.policy import Action
@@ -45,6 +47,27 @@ async def on_help(update: Update, context: Context) -> None:
     await send(context, update.effective_chat.id, help_text(context.bot_data.domain, language_of_user(update)))
 
 
+def incoming_of(update: Update, text: str) -> Incoming:
+    user, message = update.effective_user, update.effective_message
+    return Incoming(CHANNEL, str(user.id), str(message.chat_id), text, user.language_code, f"{CHANNEL}:{update.update_id}")
+
+
+async def deliver(update: Update, context: Context, reply: Reply | None) -> None:
+    """A use case's reply to the customer's chat: relayed to staff while they hold it, a handoff's only
+    once the staff topic has it, and recorded as delivered once Telegram accepted it."""
+    if reply is None:
+        return
+    data, message = context.bot_data, update.effective_message
+    if reply.action == Action.RELAY:
+        await relay_to_staff(context, reply, message)
+        return
+    if reply.handoff_id is not None:
+        reply = await hand_over(context, reply, update.effective_user)
+    await send(context, update.effective_chat.id, reply.text, keyboard(reply))
+    if reply.message_id is not None and update.callback_query is None:
+        await data.worker.run(conversation.delivered, reply.message_id)
+
+
 def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
     """The text to answer: everything in private chats; in groups only when the bot is addressed."""
     text = message.text or ""
@@ -67,26 +90,34 @@ async def on_text(update: Update, context: Context) -> None:
     text = addressed_text(message, context.bot.username, context.bot.id)
     if text is None:
         return
-    user = update.effective_user
-    incoming = Incoming(CHANNEL, str(user.id), str(message.chat_id), text, user.language_code, f"{CHANNEL}:{update.update_id}")
-    allowed, notify = data.flood.hit(str(user.id))
+    incoming = incoming_of(update, text)
+    allowed, notify = data.flood.hit(incoming.user)
     if not allowed:
         await data.worker.run(conversation.record_only, incoming)
         if notify:
             await send(context, message.chat_id, data.domain.message("rate_limited", language_of_user(update)))
         return
     answered = await data.worker.run(conversation.answer, incoming)
-    if answered.reply is not None:
-        await send(context, message.chat_id, answered.reply.text, keyboard(answered.reply))
-        if answered.reply.message_id is not None:
-            await data.worker.run(conversation.delivered, answered.reply.message_id)
+    await deliver(update, context, answered.reply)
     if answered.alert:
-        for admin in data.config.telegram.admin_ids:
-            await send(context, admin, answered.alert)
+        await alert_admins(context, answered.alert)
+
+
+async def on_human(update: Update, context: Context) -> None:
+    """/human: a person, now."""
+    answered = await context.bot_data.worker.run(conversation.ask_for_person, incoming_of(update, "/human"))
+    await deliver(update, context, answered.reply)
+    if answered.alert:
+        await alert_admins(context, answered.alert)
 
 
 async def on_other(update: Update, context: Context) -> None:
-    """Photos, stickers, voice, files, locations, contacts: we read text only."""
+    """Photos, stickers, voice, files: relayed while a person holds the conversation; otherwise we read text only."""
+    incoming = incoming_of(update, media_text(update.effective_message))
+    reply = await context.bot_data.worker.run(conversation.relay_media, incoming)
+    if reply is not None:
+        await deliver(update, context, reply)
+        return
     await send(context, update.effective_chat.id, context.bot_data.domain.message("text_only", language_of_user(update)))
 
 
@@ -103,7 +134,7 @@ async def on_choice(update: Update, context: Context) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except BadRequest as exc:  # already edited by a concurrent press
         log.info("keyboard of message %s not removed: %s", pressed.message_id, exc)
-    await send(context, query.message.chat_id, reply.text, keyboard(reply))
+    await deliver(update, context, reply)
 
 
 async def on_unknown_button(update: Update, context: Context) -> None:
@@ -136,7 +167,10 @@ async def on_forget_button(update: Update, context: Context) -> None:
     if not callbacks.parse_forget(query.data):
         await send(context, query.message.chat_id, data.domain.message("forget_cancelled", lang))
         return
-    counts = await data.worker.run(conversation.forget, Actor(CHANNEL), CHANNEL, str(query.from_user.id))
+    user = str(query.from_user.id)
+    topic = await data.worker.run(handoff.staff_topic, CHANNEL, user)
+    counts = await data.worker.run(conversation.forget, Actor(CHANNEL), CHANNEL, user)
+    await delete_topic(context, topic)
     await send(context, query.message.chat_id, data.domain.message("forget_done", lang).format(**counts))
 
 

@@ -1,5 +1,6 @@
 """What the Telegram bot does on its own clock (PTB's JobQueue, APScheduler underneath): the nightly
-run with its catch-up after downtime, the retention purge, and picking up models promoted elsewhere."""
+run with its catch-up after downtime, the retention purge, picking up models promoted elsewhere, and
+the handoffs' timeouts (a ping when nobody answered, back to the bot when idle)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from telegram.ext import Application
 
 from bot.channels.telegram_admin import announce
 from bot.channels.telegram_context import Context
+from bot.channels.telegram_send import send
+from bot.channels.telegram_staff import close_change, tell_change
 from bot.schedule import missed_fire_time, nightly_trigger
-from bot.usecases import data, training
+from bot.usecases import data, handoff, training
 from bot.usecases.access import Actor
 from storage.runs import RunInProgress, RunTrigger
 
@@ -41,6 +44,21 @@ async def refresh_model(context: Context) -> None:
     await context.bot_data.worker.run(training.refresh_model)
 
 
+async def handoff_timeouts(context: Context) -> None:
+    """Ping a topic nobody answered (once, the customer told it takes longer); release idle ones."""
+    due = await context.bot_data.worker.run(handoff.due)
+    minutes = context.bot_data.config.handoff.reply_within_minutes
+    for change in due.pings:
+        await send(context, change.staff_chat_id, f"⏰ Nobody has answered this customer for {minutes} minutes.",
+                   thread_id=change.thread_id)
+        await tell_change(context, change)
+    hours = context.bot_data.config.handoff.release_after_hours
+    for change in due.releases:
+        await send(context, change.staff_chat_id, f"🤖 Back to the bot: no message for {hours:g} hours.",
+                   thread_id=change.thread_id)
+        await close_change(context, change)
+
+
 def schedule(app: Application) -> None:
     """Cron job with coalescing, one instance and a grace time; the daily purge; the model check."""
     config = app.bot_data.config
@@ -55,6 +73,8 @@ def schedule(app: Application) -> None:
     if config.privacy.retention_days > 0:
         app.job_queue.run_daily(purge_old, time=config.privacy.purge_time, name="retention-purge")
     app.job_queue.run_repeating(refresh_model, interval=config.telegram.model_check_seconds, name="model-refresh")
+    if config.handoff.staff_chat_id:
+        app.job_queue.run_repeating(handoff_timeouts, interval=config.handoff.check_seconds, name="handoff-timeouts")
 
 
 async def catch_up(app: Application) -> None:

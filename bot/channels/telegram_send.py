@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from telegram import Message
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.telegram_context import Context
 
@@ -31,21 +31,33 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [*chunks, text] if text else chunks
 
 
-async def send(context: Context, chat_id: int, text: str, markup=None) -> Message | None:
-    """Send `text` (escaped for HTML, split if long), retrying transient failures."""
+async def send(context: Context, chat_id: int, text: str, markup=None, *, thread_id: int | None = None) -> Message | None:
+    """Send `text` (escaped for HTML, split if long; into a forum topic with `thread_id`), retrying
+    transient failures. Returns the last part sent."""
     attempts = context.bot_data.config.telegram.send_retries
     chunks = split_text(html.escape(text, quote=False))
     sent = None
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
-        sent = await _with_retries(
-            lambda c=chunk, m=markup if last else None: context.bot.send_message(chat_id, c, reply_markup=m),
+        sent = await with_retries(
+            lambda c=chunk, m=markup if last else None: context.bot.send_message(chat_id, c, reply_markup=m,
+                                                                                 message_thread_id=thread_id),
             attempts,
         )
     return sent
 
 
-async def _with_retries(call, attempts: int):
+async def alert_admins(context: Context, text: str) -> None:
+    """Something admins must act on; one admin who cannot be reached does not stop the others hearing it."""
+    for admin in context.bot_data.config.telegram.admin_ids:
+        try:
+            await send(context, admin, text)
+        except TelegramError as exc:
+            log.warning("admin %s was not told %r: %s", admin, text, exc)
+
+
+async def with_retries(call, attempts: int):
+    """`call()` again after a network error, a 5xx or a 429, `attempts` times in all."""
     for attempt in range(1, attempts + 1):
         try:
             return await call()

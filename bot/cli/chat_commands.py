@@ -1,12 +1,15 @@
-"""Commands that run the bot: the local chat, and `run` (Telegram when a token is set)."""
+"""Commands that run the bot (the local chat, and `run`: Telegram when a token is set) and show its handoffs."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import click
 
 from bot.cli.app import Failed, command, config_of, opened
+from bot.summaries import handoff_line
+from bot.usecases import handoff
 
 
 @command()
@@ -32,3 +35,22 @@ def run(ctx: click.Context) -> int:
         return run_telegram(config_of(ctx))
     click.echo("TELEGRAM_BOT_TOKEN is not set: starting the local chat instead.", err=True)
     return ctx.invoke(chat)
+
+
+@command()
+@click.option("--open", "open_only", is_flag=True, help="only handoffs a person holds or is about to")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per handoff")
+@click.pass_context
+def handoffs(ctx: click.Context, open_only: bool, as_json: bool) -> int:
+    """The queue of conversations handed to a person: who holds what, and how long customers waited."""
+    with opened(ctx) as runtime:
+        rows = handoff.queue(runtime, open_only)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return 0
+    if not rows:
+        click.echo("no open handoffs" if open_only else "no handoffs yet")
+    for row in rows:
+        click.echo(handoff_line(row))
+    return 0

@@ -28,6 +28,20 @@ def answer(runtime: Runtime, incoming: Incoming) -> Answered:
     return Answered(reply, engine.pending.take_alert())
 
 
+def ask_for_person(runtime: Runtime, incoming: Incoming) -> Answered:
+    """/human: a person now (or the shop's contact where none can be reached)."""
+    engine = runtime.engine
+    reply = engine.ask_for_person(incoming)
+    if reply is None and incoming.external_key:
+        reply = engine.unanswered(incoming.external_key)
+    return Answered(reply, engine.pending.take_alert())
+
+
+def relay_media(runtime: Runtime, incoming: Incoming) -> Reply | None:
+    """A photo, file or voice message: relayed to the person holding the conversation; None otherwise."""
+    return runtime.engine.relay_if_held(incoming)
+
+
 def record_only(runtime: Runtime, incoming: Incoming) -> None:
     """Store a message without answering it (a flood beyond the per-user limit)."""
     runtime.engine.record(incoming)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.runtime import Runtime
@@ -37,6 +37,7 @@ class Status:
     recent_runs: list[dict]
     next_run: datetime | None
     scheduled_here: bool  # False at the terminal: only the running Telegram bot schedules runs
+    handoffs: dict  # storage.handoffs.Handoffs.figures: today, 7 days, first reply, containment
 
 
 def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
@@ -81,7 +82,7 @@ def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_
     channel's to know (the bot's scheduler, or the schedule itself at the terminal)."""
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
     return Status(runtime.registry.live(), runtime.model.problem, pending, runtime.review.size(),
-                  runtime.runs.recent(5), next_run, scheduled_here)
+                  runtime.runs.recent(5), next_run, scheduled_here, runtime.engine.handoffs.figures(datetime.now(UTC)))
 
 
 @audited(AuditAction.ROLLBACK)

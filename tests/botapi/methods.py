@@ -12,8 +12,10 @@ from typing import Any
 
 from .errors import NOT_MODIFIED, POLL_CONFLICT, QUERY_TOO_OLD, WEBHOOK_CONFLICT, ApiError, bad_request
 from .formatting import MAX_CAPTION, MAX_TEXT, format_text, text_error
+from .forum import check_action_thread, place
 from .markup import Markup, parse_markup
 from .media import photo_from_param
+from .members import Member
 from .model import CallbackAnswer, ChatAction
 from .params import Params, normalize
 from .store import ChatLog, State, WebhookConfig
@@ -31,6 +33,10 @@ SCOPE_TYPES = frozenset({
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _LANGUAGE = re.compile(r"^([a-z]{2})?$")
+# What copyMessage copies; anything else (service messages above all) cannot be copied.
+COPYABLE = frozenset({"text", "photo", "document", "voice", "sticker", "location", "contact"})
+CAPTIONED = frozenset({"photo", "document", "voice"})
+MAX_REACTIONS = 11
 
 Handler = Callable[[State, Params], Any | Awaitable[Any]]
 
@@ -182,8 +188,8 @@ def send_message(state: State, params: Params) -> dict[str, Any]:
     text, entities = format_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
     _raise(text_error("text", text, MAX_TEXT))
     markup = parse_markup(params.get("reply_markup"))
-    reply_to = _reply_target(state, log, params)
-    content = {**_text_fields("text", text, entities), **_inline(markup)}
+    thread, reply_to = _placement(state, log, params)
+    content = {**thread, **_text_fields("text", text, entities), **_inline(markup)}
     message = state.add_message(log, content, state.bot, reply_to)
     _show_keyboard(log, markup)
     return message
@@ -195,9 +201,9 @@ def send_photo(state: State, params: Params) -> dict[str, Any]:
     caption, entities = format_text(params.get("caption"), params.get("parse_mode"), params.get("caption_entities"))
     _raise(text_error("caption", caption, MAX_CAPTION))
     markup = parse_markup(params.get("reply_markup"))
-    reply_to = _reply_target(state, log, params)
+    thread, reply_to = _placement(state, log, params)
     photo = photo_from_param(state, params.get("photo"), params)
-    content = {"photo": photo, **_text_fields("caption", caption, entities), **_inline(markup)}
+    content = {**thread, "photo": photo, **_text_fields("caption", caption, entities), **_inline(markup)}
     message = state.add_message(log, content, state.bot, reply_to)
     _show_keyboard(log, markup)
     return message
@@ -206,11 +212,39 @@ def send_photo(state: State, params: Params) -> dict[str, Any]:
 @api_method("sendChatAction")
 def send_chat_action(state: State, params: Params) -> bool:
     log = state.writable_chat(params.get("chat_id"))
+    check_action_thread(log, params.get("message_thread_id"))
     if params.get("action") not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
-    state.chat_actions.append(ChatAction(log.chat.id, params["action"], state.clock()))
+    state.chat_actions.append(ChatAction(log.chat.id, params["action"], state.clock(), params.get("message_thread_id")))
     state.notify()
     return True
+
+
+@api_method("copyMessage")
+def copy_message(state: State, params: Params) -> dict[str, int]:
+    """A new message by the bot with the original's content (the same file ids), no link to it;
+    `caption` replaces a media caption. Answers only the new message_id, as Telegram does."""
+    log = state.writable_chat(params.get("chat_id"))
+    source = state.find_chat(params.get("from_chat_id"))
+    message_id = params.required("message_id", "message identifier is not specified")
+    original = state.message(source, message_id)
+    if original is None:
+        raise bad_request("message to copy not found")
+    content = {key: copy.deepcopy(value) for key, value in original.items()
+               if key in COPYABLE or key in ("entities", "caption", "caption_entities")}
+    if not COPYABLE & set(content):
+        raise bad_request("message can't be copied")
+    if params.get("caption") is not None and CAPTIONED & set(content):
+        caption, entities = format_text(params["caption"], params.get("parse_mode"), params.get("caption_entities"))
+        _raise(text_error("caption", caption, MAX_CAPTION))
+        content.pop("caption", None)
+        content.pop("caption_entities", None)
+        content.update(_text_fields("caption", caption, entities))
+    markup = parse_markup(params.get("reply_markup"))
+    thread, reply_to = _placement(state, log, params)
+    copied = state.add_message(log, {**thread, **content, **_inline(markup)}, state.bot, reply_to)
+    _show_keyboard(log, markup)
+    return {"message_id": copied["message_id"]}
 
 
 def _raise(error: ApiError | None) -> None:
@@ -249,6 +283,40 @@ def _reply_target(state: State, log: ChatLog, params: Params) -> dict[str, Any] 
     if target is None and not reply.get("allow_sending_without_reply"):
         raise bad_request("message to be replied not found")
     return target
+
+
+def _placement(state: State, log: ChatLog, params: Params) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The thread fields and replied message of a message the bot sends (see forum.place)."""
+    return place(log, params.get("message_thread_id"), state.bot_member(log), _reply_target(state, log, params))
+
+
+# --- chats and members -------------------------------------------------------------------------
+
+
+@api_method("getChat")
+def get_chat(state: State, params: Params) -> dict[str, Any]:
+    """ChatFullInfo with the fields PTB 22.8 requires; is_forum only when topics are on."""
+    log = state.find_chat(params.get("chat_id"))
+    person = log.chat.type == "private"
+    gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
+                           "gifts_from_channels"), person)
+    return {**log.chat.as_json(), "accent_color_id": abs(log.chat.id) % 7, "max_reaction_count": MAX_REACTIONS,
+            "accepted_gift_types": gifts}
+
+
+@api_method("getChatMember")
+def get_chat_member(state: State, params: Params) -> dict[str, Any]:
+    """Someone Telegram knows but who is not in the chat is "left"; an unknown id is an error."""
+    log = state.find_chat(params.get("chat_id"))
+    user_id = params.required("user_id", "invalid user_id specified")
+    user = state.bot if user_id == state.bot.id else state.users.get(user_id)
+    if user is None:
+        raise bad_request("PARTICIPANT_ID_INVALID")
+    if log.chat.type == "private":
+        if user_id not in (log.chat.id, state.bot.id):
+            raise bad_request("PARTICIPANT_ID_INVALID")
+        return Member("member").as_json(user)
+    return log.members.get(user_id, Member("left")).as_json(user)
 
 
 # --- editing -----------------------------------------------------------------------------------
@@ -293,8 +361,10 @@ def delete_message(state: State, params: Params) -> bool:
     if state.message(log, message_id) is None:
         raise bad_request("message to delete not found")
     own = state.sent_by_bot(log, message_id)
-    if not own and log.chat.type != "private" and not log.bot_is_admin:
+    if not own and log.chat.type != "private" and not state.bot_member(log).can("can_delete_messages"):
         raise bad_request("message can't be deleted")
+    if message_id in log.topics:
+        raise bad_request("message can't be deleted")  # a topic's first message goes only with the topic
     log.deleted.append(log.messages.pop(message_id))
     state.notify()
     return True

@@ -34,10 +34,31 @@ class Chat:
     username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    is_forum: bool = False  # supergroups with topics
 
     def as_json(self) -> dict[str, Any]:
         return _present(id=self.id, type=self.type, title=self.title, username=self.username,
-                        first_name=self.first_name, last_name=self.last_name)
+                        first_name=self.first_name, last_name=self.last_name, is_forum=self.is_forum or None)
+
+
+@dataclass
+class Topic:
+    """A forum topic; its id is the id of the service message that created it."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    creator_id: int
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """ForumTopic, as createForumTopic returns it."""
+        return {"message_thread_id": self.thread_id, **self.created_json()}
+
+    def created_json(self) -> dict[str, Any]:
+        """ForumTopicCreated, the service message's payload."""
+        return _present(name=self.name, icon_color=self.icon_color, icon_custom_emoji_id=self.icon_custom_emoji_id)
 
 
 @dataclass
@@ -71,6 +92,7 @@ class ChatAction:
     chat_id: int
     action: str
     at: float
+    message_thread_id: int | None = None
 
 
 class ServedFault(NamedTuple):

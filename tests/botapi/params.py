@@ -23,7 +23,7 @@ JSON_FIELDS = frozenset(
 CHAT_ID_FIELDS = frozenset({"chat_id", "from_chat_id"})
 INT_FIELDS = frozenset(
     {"message_id", "offset", "limit", "reply_to_message_id", "message_thread_id", "cache_time", "max_connections",
-     "user_id", "duration", "width", "height"}
+     "user_id", "duration", "width", "height", "icon_color"}
 )
 FLOAT_FIELDS = frozenset({"timeout", "latitude", "longitude"})
 BOOL_FIELDS = frozenset(

@@ -11,10 +11,18 @@ The HTTP side speaks the Bot API wire format (envelopes, status codes, Unix-seco
 long polling, webhooks, Telegram's error texts); the Python side plays customers (see
 Customers), reads what the bot did, and injects faults. Everything runs in the test's loop.
 
+Groups have members with Telegram's statuses and rights (getChatMember); a group the bot left
+or was kicked from answers 403 to every call about it. Forums (create_group(..., forum=True))
+have topics: the forum topic methods, message_thread_id on sending and copying, and messages in
+a topic that reply to its first message unless they reply to another (see forum.py).
+
 Deliberate differences from Telegram, for local tests: webhooks may be plain http on any port;
 webhook delivery is sequential and gives up after the configured retries; getUpdates accepts a
 fractional timeout; there are no flood limits unless injected; inline messages and photo URLs
-are not supported (MESSAGE_ID_INVALID, "failed to get HTTP URL content").
+are not supported (MESSAGE_ID_INVALID, "failed to get HTTP URL content"); a group's default
+permissions are not modelled (only admins with can_manage_topics create topics through the API,
+any member by hand), nor the General topic's own methods; a stranger's first message in a plain
+group makes them a member, while a forum needs add_member first.
 """
 
 from __future__ import annotations
@@ -31,9 +39,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from . import forum_methods  # noqa: F401 - registers the forum topic methods beside methods.py's
 from .customers import ChatRef, Customers, chat_id_of
 from .errors import ApiError, not_found, ok, server_error, unauthorized
 from .faults import Fault, FaultPlan, fault_kind
+from .forum import in_topic
 from .methods import ApiMethod, Described, commands_key, lookup
 from .model import Call, CallbackAnswer, ChatAction, ServedFault, User, WebhookDelivery
 from .params import Params, read_params
@@ -214,7 +224,8 @@ class BotAPIServer(Customers):
     # --- reading what the bot did --------------------------------------------------------------
 
     def sent_messages(self, chat: ChatRef | None = None) -> list[dict[str, Any]]:
-        """Messages the bot sent (in sending order) as they are now: edits applied, deleted ones gone."""
+        """Messages the bot sent (in sending order) as they are now: edits applied, deleted ones gone.
+        The service messages its topic calls posted are in messages() and topic_messages()."""
         wanted = None if chat is None else chat_id_of(chat)
         found = []
         for chat_id, message_id in self.state.bot_messages:
@@ -231,6 +242,15 @@ class BotAPIServer(Customers):
     def message(self, chat: ChatRef, message_id: int) -> dict[str, Any] | None:
         found = self.state.chats[chat_id_of(chat)].messages.get(message_id)
         return json.loads(json.dumps(found)) if found is not None else None
+
+    def topics(self, chat: ChatRef) -> list[dict[str, Any]]:
+        """The forum's topics now (deleted ones gone), oldest first: ForumTopic plus `closed`."""
+        log_ = self.state.chats[chat_id_of(chat)]
+        return [{**topic.as_json(), "closed": topic.closed} for _, topic in sorted(log_.topics.items())]
+
+    def topic_messages(self, chat: ChatRef, thread_id: int) -> list[dict[str, Any]]:
+        """Every message in one topic, its creation service message first."""
+        return [m for m in self.messages(chat) if in_topic(m, thread_id)]
 
     def deleted_messages(self, chat: ChatRef) -> list[dict[str, Any]]:
         return json.loads(json.dumps(self.state.chats[chat_id_of(chat)].deleted))

@@ -11,13 +11,14 @@ from typing import Any
 
 from .changes import ChangeSignal
 from .errors import bad_request, forbidden
-from .model import CallbackAnswer, Chat, ChatAction, StoredFile, User
+from .members import Member
+from .model import CallbackAnswer, Chat, ChatAction, StoredFile, Topic, User
 from .updates import UpdateQueue
 
 
 @dataclass
 class ChatLog:
-    """One chat: its messages and the bot's standing in it."""
+    """One chat: its messages, its members (the bot among them) and, in forums, its topics."""
 
     chat: Chat
     instance: str  # chat_instance of callback queries from this chat
@@ -27,7 +28,8 @@ class ChatLog:
     next_message_id: int = 1
     started: bool = False  # private chats: the user has written to the bot
     blocked: bool = False  # private chats: the user blocked the bot
-    bot_is_admin: bool = False  # groups: admins see every message despite privacy mode
+    members: dict[int, Member] = field(default_factory=dict)  # groups and channels, by user id
+    topics: dict[int, Topic] = field(default_factory=dict)  # forums: open and closed, not deleted
     reply_keyboard: dict[str, Any] | None = None  # what the customer's keyboard shows now
 
 
@@ -103,6 +105,17 @@ class State:
         return log
 
     def find_chat(self, chat_id: Any) -> ChatLog:
+        """A chat the bot is in: a group or channel it left or was kicked from answers 403."""
+        log = self._lookup_chat(chat_id)
+        if log.chat.type != "private":
+            status = self.bot_member(log).status
+            if status == "kicked":
+                raise forbidden(f"bot was kicked from the {log.chat.type} chat")
+            if status == "left":
+                raise forbidden(f"bot is not a member of the {log.chat.type} chat")
+        return log
+
+    def _lookup_chat(self, chat_id: Any) -> ChatLog:
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
         if isinstance(chat_id, str):
@@ -114,6 +127,10 @@ class State:
         if chat_id not in self.chats:
             raise bad_request("chat not found")
         return self.chats[chat_id]
+
+    def bot_member(self, log: ChatLog) -> Member:
+        """The bot's standing in a chat; in a private chat it is simply there."""
+        return log.members.get(self.bot.id) or Member("member")
 
     def writable_chat(self, chat_id: Any) -> ChatLog:
         """A chat the bot may post to; private chats need the user to have started the bot."""
@@ -127,8 +144,9 @@ class State:
     # --- messages ------------------------------------------------------------------------------
 
     def add_message(self, log: ChatLog, content: dict[str, Any], sender: User | None,
-                    reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Store a new message with the chat's next id; channel posts carry sender_chat, not from."""
+                    reply_to: dict[str, Any] | None = None, *, service: bool = False) -> dict[str, Any]:
+        """Store a new message with the chat's next id; channel posts carry sender_chat, not from.
+        The bot's service messages (a topic created, closed…) are its own but not among those it sent."""
         message: dict[str, Any] = {"message_id": log.next_message_id}
         if log.chat.type == "channel":
             message["sender_chat"] = log.chat.as_json()
@@ -142,7 +160,8 @@ class State:
         log.messages[message["message_id"]] = message
         if sender is not None and sender.id == self.bot.id:
             log.bot_message_ids.add(message["message_id"])
-            self.bot_messages.append((log.chat.id, message["message_id"]))
+            if not service:
+                self.bot_messages.append((log.chat.id, message["message_id"]))
         self.notify()
         return copy.deepcopy(message)
 
