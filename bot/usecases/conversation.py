@@ -21,20 +21,19 @@ class Answered:
 
 def answer(runtime: Runtime, incoming: Incoming) -> Answered:
     """A new update's answer, or a redelivered one's if it never reached the customer."""
-    engine = runtime.engine
-    reply = engine.handle(incoming)
-    if reply is None and incoming.external_key:
-        reply = engine.unanswered(incoming.external_key)
-    return Answered(reply, engine.pending.take_alert())
+    return _answered(runtime, incoming, runtime.engine.handle(incoming))
 
 
 def ask_for_person(runtime: Runtime, incoming: Incoming) -> Answered:
     """/human: a person now (or the shop's contact where none can be reached)."""
-    engine = runtime.engine
-    reply = engine.ask_for_person(incoming)
+    return _answered(runtime, incoming, runtime.engine.ask_for_person(incoming))
+
+
+def _answered(runtime: Runtime, incoming: Incoming, reply: Reply | None) -> Answered:
+    """None from the engine means a redelivered update: its stored answer, if that never went out."""
     if reply is None and incoming.external_key:
-        reply = engine.unanswered(incoming.external_key)
-    return Answered(reply, engine.pending.take_alert())
+        reply = runtime.engine.unanswered(incoming.external_key)
+    return Answered(reply, runtime.engine.pending.take_alert())
 
 
 def relay_media(runtime: Runtime, incoming: Incoming) -> Reply | None:
