@@ -227,11 +227,6 @@ class Handoffs:
         """Held handoffs with nothing said since `active_before`: due back to the bot."""
         return self._many(f"{_HELD} AND last_activity_at < ?", [active_before])
 
-    def stuck_opening(self, opened_before: str) -> list[Handoff]:
-        """Handoffs still OPENING since before `opened_before`: the process died before the topic had the
-        header, and no redelivery came to finish it."""
-        return self._many("status = ? AND opened_at < ?", [HandoffStatus.OPENING, opened_before])
-
     # --- topics and the relay ledger ---------------------------------------------------------------
 
     def topic(self, user_id: int) -> Topic | None:

@@ -214,14 +214,6 @@ def test_the_first_reply_is_kept_and_later_replies_only_touch(db, handoffs):
     assert again.first_reply_at == first and again.last_activity_at >= first
 
 
-def test_stuck_openings_are_found_for_a_retry(db, handoffs):
-    stuck = request(handoffs, says(db, "a person please", "handoff"))
-    held(handoffs, says(db, "me too", "handoff", user="bob"))
-    set_times(db, stuck.id, opened_at=datetime.now(UTC) - timedelta(minutes=5))
-    assert [h.id for h in handoffs.stuck_opening(iso(datetime.now(UTC) - timedelta(minutes=1)))] == [stuck.id]
-    assert handoffs.stuck_opening(iso(datetime.now(UTC) - timedelta(minutes=10))) == []
-
-
 # --- the streaks that hand a conversation over ---------------------------------------------------
 
 

@@ -32,15 +32,13 @@ class Shift:
 
 @dataclass(frozen=True)
 class OpeningHours:
-    entries: tuple[str, ...]  # as parsed, written the one way (lower case, HH:MM)
     shifts: tuple[Shift, ...]
     zone: ZoneInfo
 
     @classmethod
     def parse(cls, specs: Sequence[str], timezone: str) -> OpeningHours:
         """HoursError for an entry that is not "<days> HH:MM-HH:MM" (the config checks each at load)."""
-        parsed = [_parse(spec) for spec in specs]
-        return cls(tuple(entry for entry, _ in parsed), tuple(s for _, shifts in parsed for s in shifts), ZoneInfo(timezone))
+        return cls(tuple(shift for spec in specs for shift in _parse(spec)), ZoneInfo(timezone))
 
     @property
     def always(self) -> bool:
@@ -71,10 +69,6 @@ class OpeningHours:
         instant, midnight = at.astimezone(UTC), _midnight(at.astimezone(self.zone))
         days = (_day(midnight, -1), midnight)  # yesterday's shift may run past midnight into today
         return any(_at(day, s.start) <= instant < _at(day, s.end) for day in days for s in self._on(day))
-
-    def describe(self) -> str:
-        """For people reading the config back: `mon-fri 09:00-18:00, sat 10:00-14:00 (Europe/Berlin)`."""
-        return "always" if self.always else f"{', '.join(self.entries)} ({self.zone.key})"
 
     def _on(self, day: datetime) -> list[Shift]:
         return [s for s in self.shifts if s.weekday == day.weekday()]
@@ -109,8 +103,8 @@ def check(entry: str) -> str | None:
     return None
 
 
-def _parse(spec: str) -> tuple[str, list[Shift]]:
-    """One entry written the one way, and its shifts."""
+def _parse(spec: str) -> list[Shift]:
+    """One entry's shifts."""
     match = _ENTRY.fullmatch(spec.lower())
     if match is None:
         raise HoursError(f'"{spec}" is not "<days> HH:MM-HH:MM"')
@@ -118,8 +112,7 @@ def _parse(spec: str) -> tuple[str, list[Shift]]:
     if start == DAY or start == end:
         raise HoursError(f'"{spec}" is an empty range of time')
     days = _days(match["days"], spec)
-    entry = f"{match['days']} {start // 60:02}:{start % 60:02}-{end // 60:02}:{end % 60:02}"
-    return entry, [Shift(day, start, end if end > start else end + DAY) for day in days]
+    return [Shift(day, start, end if end > start else end + DAY) for day in days]
 
 
 def _minutes(clock: str, spec: str) -> int:
