@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot training storage tests bench
+	$(BIN)/ruff check bot training storage tests bench demo_shop
 
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e

@@ -196,6 +196,10 @@ def render(results: dict) -> str:
         f"| minimal PTB echo bot | {e2e['echo_single_user_latency_ms']['p50']:.1f} | "
         f"{e2e['echo_single_user_latency_ms']['p99']:.1f} | {e2e['echo_single_user_latency_ms']['n']} |",
         "",
+    ]
+    lines += actions_section(results.get("actions"))
+    lines += handoff_pace_section(results.get("handoff_pace"))
+    lines += [
         "## Retraining time vs data size",
         "",
         f"![retraining time vs number of examples]({(FIGURES / SCALING_FIGURE).relative_to(ROOT)})",
@@ -246,6 +250,71 @@ def render(results: dict) -> str:
     ]
     lines += [f"| {name} | {s:.0f} |" for name, s in meta["phase_seconds"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _p(latency: dict) -> str:
+    return f"{latency['p50']:.1f} | {latency['p99']:.1f} | {latency['n']}"
+
+
+def actions_section(a: dict | None) -> list[str]:
+    """What an answer from the shop's system costs, and what a slow shop costs other customers (absent from
+    results measured before the phase existed)."""
+    if a is None:
+        return []
+    slow = a["slow_shop"]
+    alone = a.get("measured")
+    return [
+        "## Answers from the shop's system (actions)",
+        "",
+        *([f"Measured alone by `{alone['command']}` on {alone['date']} (load average "
+           f"{', '.join(map(str, alone['load_average_start']))} at the start), not in the run above.", ""] if alone else []),
+        "`bench/phases/actions.py`: the demo shop as its own process (`python -m demo_shop`), signed calls through "
+        "`bot/actions`; the real Telegram application (polling) against the local Bot API server, outgoing rate "
+        "limit off. Latency of an answer: from the update queued to the answer's sendMessage arriving.",
+        "",
+        "| what | p50 (ms) | p99 (ms) | n |",
+        "|---|---|---|---|",
+        f"| one call, `ActionsClient.call` to the demo shop's order_status | {_p(a['client_ms'])} |",
+        f"| one customer: an answer the shop's system fills in | {_p(a['telegram']['action_ms'])} |",
+        f"| the same customer: an answer from the model alone | {_p(a['telegram']['plain_ms'])} |",
+        f"| {slow['plain_users']} customers, plain questions, nothing else going on | {_p(slow['plain_alone_ms'])} |",
+        f"| the same, while {slow['slow_users']} other customers wait on an endpoint taking {slow['slow_s']:.0f} s | "
+        f"{_p(slow['plain_beside_slow_ms'])} |",
+        f"| those {slow['slow_users']} customers' answers | {_p(slow['slow_answers_ms'])} |",
+        "",
+        f"An action adds {a['telegram']['added_p50_ms']:.1f} ms to the median answer. The call is awaited on the event "
+        "loop, never on the worker that owns the database and the model, so no answer is computed behind it; what "
+        "other customers feel while a call is out is the polling ledger (bot/channels/delivery.py): the next getUpdates "
+        "waits up to SETTLE_SECONDS (1 s) for the slow update before it confirms only what finished and fetches past "
+        "it, which is what the p99 of the row above shows.",
+        "",
+    ]
+
+
+def handoff_pace_section(pace: dict | None) -> list[str]:
+    """How long a customer's message waits to appear in the staff topic, by concurrent conversations in one group
+    (absent from results measured before the phase existed)."""
+    if pace is None:
+        return []
+    lines = [
+        "## One staff group's pace (handoffs)",
+        "",
+        f"`bench/phases/handoff_pace.py`: the real application relaying held customers' messages into one staff "
+        f"group under PTB's AIORateLimiter at Telegram's {pace['group_per_minute']} messages a minute per group, the "
+        f"minute scaled to {pace['minute_s']:g} s; times below are measured × {pace['scale']:g} (real time). Each "
+        f"customer writes one message a minute for {pace['minutes']} minutes. Wait: from the customer's update "
+        "queued to the copy arriving in their topic; the bot's own handling time is multiplied too, so the smallest "
+        "waits are overstated (a few ms measured read as tenths of a second).",
+        "",
+        "| conversations at once | messages | wait p50 (s) | wait p95 (s) | wait p99 (s) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {load['conversations']} | {load['messages']} | {load['wait_real_s']['p50']:.1f} | "
+              f"{load['wait_real_s']['p95']:.1f} | {load['wait_real_s']['p99']:.1f} |" for load in pace["loads"]]
+    if (alone := pace.get("measured")) is not None:
+        lines += ["", f"Measured alone by `{alone['command']}` on {alone['date']} (load average "
+                  f"{', '.join(map(str, alone['load_average_start']))} at the start), not in the run above."]
+    return [*lines, ""]
 
 
 def policy_choice(starter: dict, cv: dict | None) -> list[str]:

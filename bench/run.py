@@ -1,6 +1,8 @@
 """`make bench`: every benchmark, one process at a time, then bench/results.json and BENCHMARKS.md.
 
     .venv/bin/python -m bench.run [--keep]
+    .venv/bin/python -m bench.run --phase handoff_pace    # one phase alone, into bench/results.json
+    .venv/bin/python -m bench.run --phase actions         # after training the starter model it needs
 
 Each phase is its own Python process (`python -m bench.phases.NAME`), so no phase measures memory or speed with
 another's libraries loaded (the serving phase must not even have TensorFlow imported), and the
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,8 @@ from bench.report import write_report
 
 SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
 SCALING_EPOCHS = 3  # fixed epochs per size: see bench/phases/scaling.py
+ALONE = ("handoff_pace",)  # phases `--phase` can run alone: they need no starter model
+AFTER_STARTER = ("actions",)  # phases `--phase` runs after training the starter model they need
 BANKING77_COMMAND = ["benchmark", "--train", str(BANKING77 / "train.csv"), "--test", str(BANKING77 / "test.csv"),
                      "--baselines", "--json"]
 
@@ -96,6 +101,9 @@ def main(keep: bool = False) -> None:
         keras = phases.run("keras_predict", [*phase("keras_predict"), str(work), starter["model_dir"],
                                              str(work / "keras.json")], work / "keras.json")
         e2e = phases.run("e2e", [*phase("e2e"), str(work), str(work / "e2e.json")], work / "e2e.json")
+        actions = phases.run("actions", [*phase("actions"), str(work), str(work / "actions.json")], work / "actions.json")
+        handoff_pace = phases.run("handoff_pace", [*phase("handoff_pace"), str(work), str(work / "handoff_pace.json")],
+                                  work / "handoff_pace.json")
         banking77 = phases.run("banking77", ["-m", "bot.cli", *BANKING77_COMMAND])
         scaling = [phases.run(f"scaling_{n}", [*phase("scaling"), str(n), str(work / f"scaling_{n}.json"),
                                                str(SCALING_EPOCHS)], work / f"scaling_{n}.json")
@@ -104,8 +112,6 @@ def main(keep: bool = False) -> None:
         if keep:
             print(f"working directory kept: {work}")
         else:
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)
     ratio = keras["predict_latency_ms"]["p50"] / serving["latency_ms"]["p50"]
     results = {
@@ -120,6 +126,8 @@ def main(keep: bool = False) -> None:
         "e2e": {**e2e, "ratio_to_echo": e2e["msgs_per_s"] / e2e["echo_msgs_per_s"],
                 "ratio_to_echo_ratelimited": e2e["msgs_per_s"] / e2e["echo_ratelimited_msgs_per_s"],
                 "unlimited_ratio_to_echo": e2e["unlimited_msgs_per_s"] / e2e["echo_msgs_per_s"]},
+        "actions": actions,
+        "handoff_pace": handoff_pace,
         "retrain_scaling": scaling,
         "starter": starter | {"config": "config.toml"},
         "starter_cv": cv,
@@ -145,5 +153,38 @@ def main(keep: bool = False) -> None:
           f"in {results['meta']['wall_s'] / 60:.1f} min")
 
 
+def one_phase(name: str) -> None:
+    """`--phase NAME`: one phase that needs nothing from another (no starter model), run alone; its figures
+    replace that phase's in bench/results.json, with when, where and how they were measured, and BENCHMARKS.md
+    is rendered again from the whole file."""
+    if name not in ALONE + AFTER_STARTER:
+        raise SystemExit(f"--phase runs {', '.join(ALONE + AFTER_STARTER)}; the others only in a whole run: make bench")
+    work, logs = Path(tempfile.mkdtemp(prefix="supportbot-bench-")), BENCH / "logs"
+    logs.mkdir(exist_ok=True)
+    load_start = os.getloadavg()
+    phases = Phases(logs)
+    try:
+        if name in AFTER_STARTER:
+            phases.run("starter", ["-m", "bench.phases.starter", str(work), str(work / "starter.json")], work / "starter.json")
+        figures = phases.run(name, ["-m", f"bench.phases.{name}", str(work), str(work / "out.json")], work / "out.json")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[name] = {**figures, "measured": {
+        "command": f".venv/bin/python -m bench.run --phase {name}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(), "git": git_state(), "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()]}}
+    write_json(RESULTS, results)
+    try:
+        write_report(results)
+    except KeyError as missing:  # a phase added since the last full run, not measured yet
+        raise SystemExit(f"wrote {name} into {RESULTS.relative_to(ROOT)}; BENCHMARKS.md not rendered: the results "
+                         f"hold no {missing} yet (make bench measures every phase)") from None
+    print(f"wrote {name} into {RESULTS.relative_to(ROOT)} and BENCHMARKS.md")
+
+
 if __name__ == "__main__":
-    main(keep="--keep" in sys.argv[1:])
+    if "--phase" in sys.argv[1:]:
+        one_phase(sys.argv[sys.argv.index("--phase") + 1])
+    else:
+        main(keep="--keep" in sys.argv[1:])

@@ -8,15 +8,18 @@ anything else happens, so a failure later can cost an answer but never the messa
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterable
 
 from sqlite_utils import Database
 
+from bot.fulfilment import Fulfilment
 from bot.handover import Handover
 from bot.pending import PendingWrites
+from bot.replies import RATINGS, Button, Control, Incoming, Reply, person_button
+from bot.slots import is_cancel
 from storage.feedback import Feedback
 from storage.handoffs import HELD, HandoffReason, Handoffs
 from storage.labels import Labels, LabelSource
@@ -24,6 +27,7 @@ from storage.messages import Messages, StoredMessage
 from storage.offers import Offers
 from training.config import Config
 from training.domain import Domain
+from training.entities import Entity, extract
 from training.policy import HANDOFF_INTENT, Action, Decision, answered_intent, decide, suggestions_from
 from training.serving import LiveModel
 from training.storable import storable
@@ -32,48 +36,14 @@ from training.tokenize import supported_language, tokenize
 log = logging.getLogger(__name__)
 
 
-class Control(StrEnum):
-    """What a button can mean besides an intent: a person, or a rating of the answer."""
-
-    HUMAN = "human"
-    UP = "up"
-    DOWN = "down"
-
-
 def is_storage_error(exc: Exception) -> bool:
     """Disk full, read-only or unwritable database: worth holding writes for, not a bug."""
     return isinstance(exc, sqlite3.OperationalError)
 
 
-@dataclass(frozen=True)
-class Incoming:
-    channel: str
-    user: str
-    chat_id: str
-    text: str
-    language: str | None = None  # the channel's hint; the text decides when it has letters
-    external_key: str | None = None  # the channel's update id: a redelivery is stored and answered once
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    choice: str  # an intent name, or a Control
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    message_id: int | None = None
-    buttons: tuple[Button, ...] = field(default_factory=tuple)
-    action: Action = Action.ANSWER
-    intent: str | None = None
-    handoff_id: int | None = None  # a handoff this reply announces (HANDOFF) or relays to (RELAY)
-
-
 # Handoffs announced by the reply stored for the message itself (a redelivery may still have to open them);
 # a button's or a 👎's handoff is announced by a later reply to a press, never redelivered.
-REPLY_REASONS = (HandoffReason.ASKED, HandoffReason.FALLBACKS, HandoffReason.COMMAND)
+REPLY_REASONS = (HandoffReason.ASKED, HandoffReason.FALLBACKS, HandoffReason.COMMAND, HandoffReason.ACTION)
 
 
 class Engine:
@@ -94,6 +64,8 @@ class Engine:
         self.shop_fields = {"shop": shop.name, "contact": ", ".join(shop.contact.splitlines()), "hours": shop.hours,
                             "timezone": shop.timezone}
         self.handover = Handover(self.handoffs, self.messages, config, self.say)
+        self.fulfilment = Fulfilment(db, domain, config, (self.say, self.response, self.shop_fields), self._hand_over)
+        self.slots = self.fulfilment.slots
 
     def say(self, key: str, language: str, **fields: object) -> str:
         """One of the bot's own phrases, with the shop's name, contact and hours (and `fields`) filled in."""
@@ -139,7 +111,7 @@ class Engine:
             return None
         if (held := self._held(stored)) is not None:
             return held
-        reply, prediction = self._escalate(stored, *self._answer(stored.text, stored.language, stored.id))
+        reply, prediction = self._respond(stored, incoming.text[:self.config.limits.max_text_chars])
         try:
             self._store_reply(stored, reply, prediction)
         except sqlite3.OperationalError as exc:
@@ -173,6 +145,45 @@ class Engine:
             reply = self._hand_over(stored, HandoffReason.COMMAND, language)
         else:
             reply = Reply(self.response(HANDOFF_INTENT, language), stored.id, action=Action.HANDOFF, intent=HANDOFF_INTENT)
+        self._store_reply(stored, reply, None)
+        return reply
+
+    def _respond(self, stored: StoredMessage, raw: str) -> tuple[Reply, dict | None]:
+        """The answer to a new message: the bot's open question first (bot/slots.py), then the model,
+        a person when a trigger fires, and the shop's system when the intent has an action.
+
+        Entities come from the raw text (`raw`, before redaction); the prediction keeps their types and
+        only the values that are not personal data.
+        """
+        language = stored.language
+        awaiting = self.slots.awaiting(stored.user_id)
+        stored, entities = self.fulfilment.entities(stored, raw, awaiting)
+        if awaiting is not None and is_cancel(raw):
+            self.slots.clear(stored.user_id)
+            return Reply(self.say("slot_cancelled", language or self.reply_language(None)), stored.id,
+                         action=Action.CANCELLED), None
+        reply, prediction = self._answer(stored.text, language, stored.id)
+        if prediction is not None:
+            prediction["entities"] = _storable_entities(entities)
+        if awaiting is not None and (continued := self.fulfilment.resume(stored, awaiting, reply, entities, raw)) is not None:
+            return continued, _acted(prediction, continued)
+        reply, prediction = self._escalate(stored, reply, prediction)
+        intent = self.domain.intents.get(reply.intent or "")
+        if reply.action == Action.ANSWER and intent is not None and intent.action is not None:
+            reply = self.fulfilment.serve(stored, intent, self.slots.values(intent, entities, raw))
+            return reply, _acted(prediction, reply)
+        return reply, prediction
+
+    def cancel(self, incoming: Incoming) -> Reply | None:
+        """/cancel: ends the bot's open question, if there is one (stored like any command)."""
+        stored = self.record(incoming, command=True)
+        if stored is None:
+            return None
+        language = self.reply_language(stored.language)
+        open_question = self.slots.awaiting(stored.user_id) is not None
+        self.slots.clear(stored.user_id)
+        key = "slot_cancelled" if open_question else "slot_nothing_to_cancel"
+        reply = Reply(self.say(key, language), stored.id, action=Action.CANCELLED)
         self._store_reply(stored, reply, None)
         return reply
 
@@ -211,14 +222,14 @@ class Engine:
         if text is None:  # killed between storing the message and storing its answer (or relaying it)
             if (held := self._held(stored)) is not None:
                 return held
-            reply, prediction = self._escalate(stored, *self._answer(stored.text, stored.language, stored.id))
+            reply, prediction = self._respond(stored, stored.text)  # the raw text was never kept
             self._store_reply(stored, reply, prediction)
             return reply
         handoff = self.handoffs.for_message(stored.id)
         if handoff is not None and handoff.reason in REPLY_REASONS:  # the topic may still have to be opened
             return Reply(text, stored.id, action=Action.HANDOFF, intent=HANDOFF_INTENT, handoff_id=handoff.id)
         prediction = self.messages.prediction(stored.id)
-        if prediction is None:  # empty message or no model: a plain text answer
+        if prediction is None or prediction["action"] in (Action.ASK, Action.CANCELLED):  # no buttons to restore
             return Reply(text, stored.id)
         decision = decide(prediction["topk"], self.config.policy)
         return dataclasses.replace(self._render(decision, stored.id, self.reply_language(stored.language)), text=text)
@@ -265,7 +276,7 @@ class Engine:
         if decision.action == Action.HANDOFF:
             return self._person(message_id, language)
         intent = answered_intent(decision)
-        buttons = (Button("👍", Control.UP), Button("👎", Control.DOWN)) if decision.action == Action.ANSWER else ()
+        buttons = RATINGS if decision.action == Action.ANSWER else ()
         return Reply(self.response(intent, language), message_id, buttons, decision.action, intent)
 
     def _person(self, message_id: int | None, language: str) -> Reply:
@@ -275,8 +286,7 @@ class Engine:
 
     def _suggest(self, message_id: int | None, intents: tuple[str, ...], language: str, key: str, intent: str) -> Reply:
         buttons = tuple(Button(self.domain.intents[i].title[language], i) for i in intents)
-        if self.config.handoff.on_button:
-            buttons += (Button(self.say("talk_to_person", language), Control.HUMAN),)
+        buttons += person_button(self.say("talk_to_person", language), self.config.handoff.on_button)
         return Reply(self.say(key, language), message_id, buttons, Action.SUGGEST, intent)
 
     def choose(self, message_id: int, channel: str, user: str, choice: str) -> Reply:
@@ -310,6 +320,10 @@ class Engine:
         self.labels.add(message_id, choice, LabelSource.SUGGESTION)
         if choice == HANDOFF_INTENT:
             return self._hand_over(message, HandoffReason.BUTTON, language)
+        intent = self.domain.intents[choice]
+        if intent.action is not None:  # "Track my order": ask for the order, or look it up if the message named it
+            entities = extract(message.text, language, self.domain.patterns)
+            return self.fulfilment.serve(message, intent, self.slots.values(intent, entities, message.text))
         return Reply(self.response(choice, language), message_id, action=Action.ANSWER, intent=choice)
 
     def _feedback(self, message: StoredMessage, prediction: dict, positive: bool, language: str) -> Reply:
@@ -321,3 +335,13 @@ class Engine:
             return self._hand_over(message, HandoffReason.THUMBS_DOWN, language)
         others = suggestions_from(prediction["topk"], self.config.policy, exclude=prediction["intent"])
         return self._suggest(message.id, others, language, "feedback_sorry", prediction["intent"])
+
+
+def _storable_entities(entities: Iterable[Entity]) -> str:
+    """What a prediction keeps of a message's entities: every type, and the values that are not personal."""
+    return json.dumps([[e.type, None if e.pii else e.value] for e in entities], ensure_ascii=False)
+
+
+def _acted(prediction: dict | None, reply: Reply) -> dict | None:
+    """The prediction, recording what the bot did in the end (asked for a slot, answered through an action)."""
+    return None if prediction is None else {**prediction, "action": reply.action}

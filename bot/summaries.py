@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bot.actions import BreakerState, Circuit
 from bot.usecases.models import Status
+from storage.action_calls import EndpointFigures
 from storage.runs import RunStatus
 
 
@@ -48,7 +52,9 @@ def _schedule_line(status: Status) -> str:
             "TELEGRAM_BOT_TOKEN set); the local chat schedules nothing")
 
 
-def status_text(status: Status) -> str:
+def status_text(status: Status, breakers: Mapping[str, BreakerState] | None = None) -> str:
+    """What /status and `supportbot status` show; `breakers` only where the process calling the shop's
+    system is the one asking (the running bot, not the terminal)."""
     lines = []
     if status.live:
         m = status.live["metrics"]
@@ -63,10 +69,25 @@ def status_text(status: Status) -> str:
     lines.append(f"Collected but not yet trained on: {status.untrained_labels} labelled examples")
     lines.append(f"Review queue: {status.review_queue} messages")
     lines.append(_handoff_line(status.handoffs))
+    lines += _action_lines(status.actions, breakers or {})
     lines.append(_schedule_line(status))
     lines.append("Recent runs:" if status.recent_runs else "No training runs yet.")
     lines += [f"  {run_line(r)}" for r in status.recent_runs]
     return "\n".join(lines)
+
+
+def _action_lines(figures: list[EndpointFigures], breakers: Mapping[str, BreakerState]) -> list[str]:
+    """Per endpoint of the shop's system: 7 days of calls by outcome, the median wait, and its circuit."""
+    lines = []
+    for f in figures:
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(f.outcomes.items()))
+        lines.append(f"Shop system {f.endpoint} (7 days): {outcomes}; median {f.median_ms:.0f} ms")
+    for endpoint, state in sorted(breakers.items()):
+        if state.circuit != Circuit.CLOSED:
+            until = f" until {state.open_until:%H:%M:%S} UTC" if state.open_until else ""
+            lines.append(f"SHOP SYSTEM {endpoint}: circuit {state.circuit} after {state.failures} failures in a row{until}: "
+                         "customers get the general answer and the offer of a person")
+    return lines
 
 
 def _minutes(seconds: float | None) -> str:

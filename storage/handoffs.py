@@ -1,7 +1,7 @@
 """Conversations handed to a person: the handoff itself, each customer's staff topic, the relay ledger.
 
 A handoff moves REQUESTED (nobody to pass it to: recorded only) or OPENING → OPEN → CLAIMED →
-RESOLVED / RELEASED, or OPENING → FAILED when the staff group could not take it. While OPEN or
+RESOLVED / RELEASED, or → FAILED when the staff group could not take it (or lost its topic). While OPEN or
 CLAIMED (HELD) a person holds the conversation and the model stays quiet. Per-message reads are
 indexed lookups by user or by topic; the figures scan one week of handoffs, for /status only.
 """
@@ -43,6 +43,7 @@ class HandoffReason(StrEnum):
     FALLBACKS = "fallbacks"  # [handoff] fallbacks_in_a_row
     THUMBS_DOWN = "thumbs_down"  # [handoff] thumbs_down_in_a_row
     COMMAND = "command"  # /human
+    ACTION = "action"  # the shop's system answered an action with "handoff" (a lost parcel)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,20 @@ class Handoffs:
         """The staff group could not take it (`note` says why): closed, the customer got the shop's contact."""
         self._set(handoff_id, (HandoffStatus.OPENING,), status=HandoffStatus.FAILED, note=note, closed_at=now())
 
+    def lost(self, handoff_id: int, note: str) -> None:
+        """A held handoff's topic was deleted and no new one could be made (`note` says why): failed too, the
+        customer got the shop's contact, and the model answers them again."""
+        self._set(handoff_id, HELD, status=HandoffStatus.FAILED, note=note, closed_at=now())
+
+    def moved(self, handoff_id: int, thread_id: int, title: str) -> None:
+        """A held handoff's topic was deleted by hand and made again: the handoff and the customer's topic
+        point at the new one."""
+        with self.db.atomic():
+            if not self._set(handoff_id, HELD, thread_id=thread_id):
+                return
+            self.db.execute("UPDATE staff_topics SET thread_id = ?, title = ?, closed = 0 WHERE user_id = "
+                            "(SELECT user_id FROM handoffs WHERE id = ?)", [thread_id, title, handoff_id])
+
     def claim(self, handoff_id: int, staff: str, name: str) -> bool:
         """Claimed (or taken over by another member of staff); False when nobody holds it any more."""
         return self._set(handoff_id, HELD, status=HandoffStatus.CLAIMED, claimed_by=staff, claimed_name=name,
@@ -240,6 +255,14 @@ class Handoffs:
         after a crash, replaces the record)."""
         self.db.execute("INSERT OR REPLACE INTO relays (message_id, handoff_id, copy_chat_id, copy_id, created_at) "
                         "VALUES (?, ?, ?, ?, ?)", [message_id, handoff_id, copy_chat_id, copy_id, now()])
+
+    def staff_copy(self, external_key: str) -> tuple[int, str, int] | None:
+        """The staff message stored under `external_key` and its copy in the customer's chat (message id,
+        chat, copy id); None when it was never delivered."""
+        row = self.db.execute("SELECT r.message_id, r.copy_chat_id, r.copy_id FROM relays r JOIN messages m "
+                              "ON m.id = r.message_id WHERE m.external_key = ? AND m.author IS NOT NULL",
+                              [external_key]).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def relayed_message(self, copy_chat_id: str, copy_id: int) -> int | None:
         """The stored message a copy in `copy_chat_id` stands for."""

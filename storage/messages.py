@@ -142,6 +142,14 @@ class Messages:
             "UPDATE messages SET text = ? WHERE id = (SELECT MAX(id) FROM messages WHERE reply_to = ? AND direction = ?)",
             [text, incoming_id, Direction.OUT])
 
+    def revise(self, message_id: int, text: str) -> None:
+        """A staff reply's text after its author edited it: the log holds what the customer now reads."""
+        self.db.execute("UPDATE messages SET text = ? WHERE id = ? AND author IS NOT NULL", [text, message_id])
+
+    def redact_further(self, message_id: int, text: str) -> None:
+        """A stored customer message with more taken out: personal data only the entities showed (a postcode)."""
+        self.db.execute("UPDATE messages SET text = ? WHERE id = ?", [text, message_id])
+
     def mark_answered(self, message_id: int) -> None:
         """The channel delivered the answer to this incoming message (see `unanswered`), or this staff
         reply to the customer (see `undelivered_staff`)."""

@@ -19,7 +19,7 @@ from storage.db import checkpoint, write_transaction
 log = logging.getLogger(__name__)
 
 # What a customer's stored messages drag along: rows keyed by message id.
-_PER_MESSAGE = ("predictions", "feedback", "review_skips", "offers", "relays")
+_PER_MESSAGE = ("predictions", "feedback", "review_skips", "offers", "relays", "action_calls")
 _HANDOFF_REFERENCES = ("message_id", "question_id")  # handoffs' links to messages: NULL when those are purged
 
 
@@ -40,12 +40,14 @@ def forget(db: Database, channel: str, external_id: str) -> dict[str, int]:
     `anonymised`: rows that lost their name (all zero for someone never stored).
     """
     actor = f"{channel}:{external_id}"
-    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "handoffs", "staff_topics", "users", "anonymised"), 0)
+    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "handoffs", "staff_topics", "dialogue_state", "users",
+                            "anonymised"), 0)
     with write_transaction(db):
         row = db.execute("SELECT id FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]).fetchone()
         if row is not None:
             _add(counts, _delete_handoffs(db, "SELECT id FROM handoffs WHERE user_id = ?", [row[0]]))
             counts["staff_topics"] = _rows(db, "DELETE FROM staff_topics WHERE user_id = ?", [row[0]])
+            counts["dialogue_state"] = _rows(db, "DELETE FROM dialogue_state WHERE user_id = ?", [row[0]])
             _add(counts, _delete_messages(db, "SELECT id FROM messages WHERE user_id = ?", [row[0]], False))
             counts["users"] = db.execute("DELETE FROM users WHERE id = ?", [row[0]]).rowcount
         counts["anonymised"] = sum(
@@ -75,7 +77,8 @@ def purge(db: Database, older_than_days: int, keep_labels: bool) -> dict[str, in
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 (keep forever) or more, not {older_than_days}")
-    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "labels_detached", "handoffs", "staff_topics", "users"), 0)
+    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "labels_detached", "handoffs", "staff_topics",
+                            "dialogue_state", "users"), 0)
     cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
     old = "SELECT id FROM messages WHERE created_at < ?"
     gone = ("SELECT id FROM users WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.user_id = users.id)"
@@ -86,6 +89,7 @@ def purge(db: Database, older_than_days: int, keep_labels: bool) -> dict[str, in
                                           [cutoff]))
             for column in _HANDOFF_REFERENCES:
                 _rows(db, f"UPDATE handoffs SET {column} = NULL WHERE {column} IN ({old})", [cutoff])
+            counts["dialogue_state"] = _rows(db, f"DELETE FROM dialogue_state WHERE message_id IN ({old})", [cutoff])
             _add(counts, _delete_messages(db, old, [cutoff], keep_labels))
             counts["staff_topics"] = _rows(db, f"DELETE FROM staff_topics WHERE user_id IN ({gone})", [cutoff])
             counts["users"] = _rows(db, f"DELETE FROM users WHERE id IN ({gone})", [cutoff])

@@ -221,3 +221,28 @@ def m008_handoffs(db: Database) -> None:
         not_null={"handoff_id", "copy_chat_id", "copy_id", "created_at"},
     )
     db["relays"].create_index(["copy_chat_id", "copy_id"])
+
+
+@migrations()
+def m009_dialogue_and_actions(db: Database) -> None:
+    # Which entities a prediction's message held: JSON [[type, value], ...], the value NULL for personal
+    # data (an e-mail, a phone, a postcode), which is used for one call and never stored (training.entities).
+    db["predictions"].add_column("entities", str)
+    # A question the bot is waiting to have answered (storage/dialogue.py), one per customer, so a
+    # restart in the middle of it continues it. `filled` holds only slots whose values are not personal data.
+    db["dialogue_state"].create(
+        {"user_id": int, "intent": str, "slot": str, "filled": str, "message_id": int, "attempts": int,
+         "expires_at": str, "created_at": str},
+        pk="user_id",
+        foreign_keys=[("user_id", "users", "id"), ("message_id", "messages", "id")],
+        not_null={"intent", "slot", "filled", "attempts", "expires_at", "created_at"},
+    )
+    # Each call to the shop's system (bot/actions): which endpoint, how it ended, how long it took. No slot
+    # values and no response: those can be personal data; `reason` is the client's own wording of a failure.
+    db["action_calls"].create(
+        {"message_id": int, "endpoint": str, "outcome": str, "latency_ms": float, "reason": str, "created_at": str},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"endpoint", "outcome", "latency_ms", "created_at"},
+    )
+    db["action_calls"].create_index(["created_at"])

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import AIORateLimiter, Application
 
 from bot.channels.telegram_app import build_application, webhook_options
 from bot.runtime import Runtime, open_runtime
@@ -37,11 +37,12 @@ class RunningBot:
 
 
 @asynccontextmanager
-async def running_bot(config: Config, server: BotAPIServer) -> AsyncIterator[RunningBot]:
-    """What run_polling/run_webhook do, minus signal handling: initialise, post_init, start, stop."""
-    admin = server.create_user("Admin", user_id=ADMIN_ID, started=True)
+async def running_bot(config: Config, server: BotAPIServer, limiter: AIORateLimiter | None = None) -> AsyncIterator[RunningBot]:
+    """What run_polling/run_webhook do, minus signal handling: initialise, post_init, start, stop.
+    `limiter`: Telegram's pace, scaled (build_application)."""
+    admin = server.state.users.get(ADMIN_ID) or server.create_user("Admin", user_id=ADMIN_ID, started=True)  # a restart keeps them
     runtime = open_runtime(config)
-    app = build_application(runtime, server.token)
+    app = build_application(runtime, server.token, limiter)
     await app.initialize()
     await app.post_init(app)
     if config.telegram.mode == TelegramMode.WEBHOOK:

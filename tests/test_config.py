@@ -13,12 +13,16 @@ import pytest
 from tests.conftest import ROOT, SHOP
 from training.config import (
     SECTIONS,
+    ActionsSettings,
     ConfigError,
+    DemoShopSettings,
     EditedMessages,
     LrSchedule,
     TelegramMode,
     load_config,
 )
+
+DEMO_ACTIONS = ("order_status", "delivery_delayed", "refund_status", "product_availability")
 
 
 def config_file(tmp_path: Path, text: str) -> Path:
@@ -98,6 +102,9 @@ def test_model_rates_and_the_validation_share_stay_inside_their_range(tmp_path, 
     ("telegram", "send_retries", 0), ("telegram", "rate_limit_seconds", 0), ("telegram", "webhook_port", 0),
     ("telegram", "webhook_port", 65536), ("limits", "max_pending_writes", 0), ("clean", "max_chars", 0),
     ("privacy", "retention_days", -1), ("learning", "misfire_grace_hours", 0),
+    ("actions", "connect_timeout", 0), ("actions", "deadline", 0), ("actions", "retries", -1), ("actions", "backoff", -0.1),
+    ("actions", "breaker_failures", 0), ("actions", "breaker_seconds", 0), ("actions", "max_response_bytes", 0),
+    ("demo_shop", "port", 0), ("demo_shop", "port", 65536),
 ])
 def test_counts_sizes_and_ports_out_of_range_are_refused(tmp_path, table, key, value):
     assert refusal(tmp_path, f"[{table}]\n{key} = {value}\n").startswith(f"[{table}] {key} must be ")
@@ -193,8 +200,12 @@ def test_the_shipped_config_loads_with_its_enums_and_writes_every_key_at_its_def
         written = tomllib.load(fh)
     for name, cls in SECTIONS.items():
         assert written[name].keys() == {f.name for f in dataclasses.fields(cls)}, name
-        if name != "shop":  # the shop's own name and contact are the owner's to write
+        if name not in ("shop", "actions", "demo_shop"):  # the shop's own name and contact are the owner's to write
             assert getattr(config, name) == cls(), name
+    # The shipped config turns the demo on (defaults leave it off) and points the actions at it.
+    assert dataclasses.replace(config.actions, endpoints={}) == ActionsSettings()
+    assert config.actions.endpoints == {name: f"http://127.0.0.1:8765/actions/{name}" for name in DEMO_ACTIONS}
+    assert config.demo_shop == DemoShopSettings(start=True)
 
 
 @pytest.mark.parametrize("shop, error", [
@@ -267,3 +278,53 @@ on_command = false
 def test_without_a_handoff_table_there_is_no_staff_group_and_staff_are_always_in(tmp_path):
     handoff = load_config(config_file(tmp_path, "")).handoff
     assert handoff.staff_chat_id == 0 and handoff.hours == ()
+
+
+# --- [actions] and [demo_shop] -------------------------------------------------------------------
+
+@pytest.mark.parametrize("endpoints, expected", [
+    ('endpoints = "http://shop.example/actions"', '[actions] endpoints must be a table of name = "text"'),
+    ("[actions.endpoints]\norder_status = 8765", '[actions] endpoints must be a table of name = "text"'),
+    ('[actions.endpoints]\n"order status" = "http://shop.example/a"',
+     'whose names are identifiers such as order_status ("order status" is not)'),
+    ('[actions.endpoints]\nok = "http://shop.example/a"\nstock = "shop.example/stock"',
+     '[actions] endpoints must be a table of name = "http(s) URL" (stock is no http:// or https:// URL)'),
+    ('[actions.endpoints]\nstock = "ftp://shop.example/stock"', "(stock is no http:// or https:// URL)"),
+    ('[actions.endpoints]\nstock = "https://"', "(stock is no http:// or https:// URL)"),
+])
+def test_action_endpoints_must_be_named_http_urls(tmp_path, endpoints, expected):
+    message = refusal(tmp_path, f"[actions]\n{endpoints}\n")
+    assert expected in message, message
+
+
+def test_an_action_connect_timeout_beyond_the_deadline_is_refused(tmp_path):
+    message = refusal(tmp_path, "[actions]\nconnect_timeout = 5\ndeadline = 4\n")
+    assert message == "[actions] connect_timeout must be at most deadline (4.0), got 5.0"
+
+
+@pytest.mark.parametrize("database", ["", "../demo.db", "/tmp/demo.db", "shop/../../demo.db", "C:/demo.db", "\\\\server\\demo.db"])
+def test_the_demo_shop_database_must_stay_under_var_dir(tmp_path, database):
+    written = database.replace("\\", "\\\\")
+    message = refusal(tmp_path, f'[demo_shop]\ndatabase = "{written}"\n')
+    assert message.startswith('[demo_shop] database must be a file name under var_dir (relative, no "..")'), message
+
+
+@pytest.mark.parametrize("text, start", [
+    ('[demo_shop]\nstart = "yes"\n', "[demo_shop] start must be bool"),
+    ('[demo_shop]\nhost = " "\n', "[demo_shop] host must be not empty"),
+    ('[demo_shop]\nsecret = "s3cret"\n', "unknown key(s) in [demo_shop]: secret"),
+    ('[actions]\nsecret = "s3cret"\n', "unknown key(s) in [actions]: secret"),
+])
+def test_demo_shop_and_action_values_of_the_wrong_kind_are_refused(tmp_path, text, start):
+    assert refusal(tmp_path, text).startswith(start)
+
+
+def test_action_settings_are_converted_and_without_the_tables_there_are_no_actions_and_no_demo(tmp_path):
+    path = config_file(tmp_path, '[actions]\ndeadline = 3\nretries = 0\n[actions.endpoints]\nstock = "https://shop.example/s"\n'
+                                 '[demo_shop]\nstart = true\nport = 9000\ndatabase = "demo/shop.db"\n')
+    config = load_config(path)
+    assert config.actions.deadline == 3.0 and isinstance(config.actions.deadline, float) and config.actions.retries == 0
+    assert config.actions.endpoints == {"stock": "https://shop.example/s"}
+    assert config.demo_shop_db == config.var_dir / "demo" / "shop.db" and config.demo_shop.port == 9000
+    bare = load_config(config_file(tmp_path, ""))
+    assert bare.actions.endpoints == {} and bare.demo_shop.start is False

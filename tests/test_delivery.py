@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.channels.delivery import UpdateLedger
-from bot.engine import Control, Incoming
+from bot.replies import Control, Incoming
 from bot.runtime import open_runtime
 
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import Control, Engine, Incoming
+from bot.engine import Engine
+from bot.replies import Control, Incoming
 from bot.runtime import open_runtime
 from storage.registry import ModelRegistry
 from training.serving import LiveModel

@@ -11,7 +11,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bot.engine import Control, Engine, Incoming
+from bot.engine import Engine
+from bot.replies import Control, Incoming
 from bot.runtime import open_runtime
 from training.classifier import rank
 from training.policy import Action

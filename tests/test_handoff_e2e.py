@@ -1,5 +1,6 @@
 """Handing a customer to a person, end to end: real python-telegram-bot, engine, SQLite and model
-against the local Bot API server, with a staff supergroup whose topics hold one customer each."""
+against the local Bot API server, with a staff supergroup whose topics hold one customer each; at the
+end, a topic staff deleted by hand in the middle of a handoff and staff editing what the customer got."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.channels.telegram_staff import BLOCKED
+from bot.channels.telegram_handover import TOPIC_LOST
+from bot.channels.telegram_staff import BLOCKED, CORRECTED
 from bot.usecases import data as data_usecases
 from bot.usecases.access import Actor
 from tests.botapi import BotAPIServer
+from tests.botapi.forum import remove_topic
 from tests.harness import configure, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -100,6 +103,12 @@ async def topic_text(server, group, thread: int, text: str) -> dict:
     def found():
         return next((m for m in bot_topic_messages(server, group, thread) if m.get("text") == text), None)
     return await server.wait_for(found)
+
+
+def delete_by_hand(server, group, thread: int) -> None:
+    """A member of staff deletes the topic in their Telegram client: the bot calls nothing, hears nothing."""
+    log = server.state.chats[group.id]
+    remove_topic(server.state, log, log.topics[thread])
 
 
 async def test_human_opens_a_handoff_topic_with_the_transcript_and_only_then_tells_the_customer(
@@ -493,18 +502,109 @@ async def test_handoff_a_second_time_reopens_the_customers_own_topic(trained_con
 
 
 async def test_handoff_after_staff_deleted_the_customers_topic_opens_a_new_one(trained_config, server, staff):
-    from tests.botapi.forum import remove_topic  # a member deleting the topic by hand; no API call of the bot's
-
     async with running_bot(staffed(trained_config, server, staff.group), server) as bot:
         ann = server.create_user("Ann")
         thread, _ = await open_handoff(bot, server, staff, ann)
         server.send_text(staff.sam, "/resolve", staff.group, thread=thread)
         await server.wait_for_messages(ann, 3)
         await server.wait_for(lambda: server.topics(staff.group)[0]["closed"])
-        log = server.state.chats[staff.group.id]
-        remove_topic(server.state, log, log.topics[thread])
+        delete_by_hand(server, staff.group, thread)
         told = await ask(server, ann, "/human")
         assert told["text"] == say(bot, "handoff_passed", eta="")
         [topic] = server.topics(staff.group)
         assert topic["message_thread_id"] != thread
         assert handoffs_of(bot, ann)[-1]["thread_id"] == topic["message_thread_id"]
+
+
+async def test_handoff_topic_deleted_by_hand_and_none_can_be_made_tells_the_customer_and_admins(
+        trained_config, server, staff):
+    async with running_bot(staffed(trained_config, server, staff.group), server) as bot:
+        ann = server.create_user("Ann")
+        thread, _ = await open_handoff(bot, server, staff, ann)
+        delete_by_hand(server, staff.group, thread)
+        server.set_bot_member(staff.group, "administrator", can_manage_topics=False)
+        update = server.send_text(ann, "hello? anyone?")
+        [*_, told] = await server.wait_for_messages(ann, 3)
+        await handled(server, update)
+        assert told["text"] == say(bot, "handoff")  # the shop's contact, not a promise
+        [handoff] = handoffs_of(bot, ann)
+        assert (handoff["status"], handoff["note"]) == ("failed", "Not enough rights to create a topic")
+        [alert] = [m for m in server.sent_messages(bot.admin) if m["text"].startswith("Handoff ")]
+        assert alert["text"] == TOPIC_LOST.format(handoff_id=handoff["id"], reason="Not enough rights to create a topic")
+        [stored] = bot.runtime.db["messages"].rows_where("text = ?", ["hello? anyone?"])
+        assert stored["answered_at"] is not None
+        [reply] = bot.runtime.db["messages"].rows_where("reply_to = ?", [stored["id"]])
+        assert reply["text"] == told["text"]  # the log holds what the customer was really told
+        server.send_text(ann, "how much is shipping")
+        [*_, answer] = await server.wait_for_messages(ann, 4)
+        assert answer["text"] != "" and "reply_markup" in answer  # the model answers again
+
+
+async def test_handoff_topic_deleted_by_hand_is_opened_again_and_the_message_reaches_it(trained_config, server, staff):
+    async with running_bot(staffed(trained_config, server, staff.group), server) as bot:
+        ann = server.create_user("Ann")
+        thread, header = await open_handoff(bot, server, staff, ann)
+        server.press_button(staff.sam, header, buttons(header)["🙋 I'm on it"])
+        await server.wait_for_messages(ann, 3)
+        first = server.send_text(ann, "my parcel arrived broken")
+        await topic_text(server, staff.group, thread, "my parcel arrived broken")
+        await handled(server, first)
+        delete_by_hand(server, staff.group, thread)
+        update = server.send_text(ann, "are you still there?")
+        await handled(server, update)
+        [topic] = server.topics(staff.group)
+        new = topic["message_thread_id"]
+        assert new != thread and " · Ann · en · " in topic["name"] and topic["name"].endswith(" · 🙋 Sam")
+        header, copy = bot_topic_messages(server, staff.group, new)
+        assert header["text"].startswith("🙋 Handoff ") and "customer: my parcel arrived broken" in header["text"]
+        assert "are you still there?" not in header["text"] and copy["text"] == "are you still there?"
+        [handoff] = handoffs_of(bot, ann)
+        assert (handoff["status"], handoff["thread_id"]) == ("claimed", new)
+        assert bot.runtime.db["staff_topics"].get(handoff["user_id"])["thread_id"] == new
+        assert len(server.sent_messages(ann)) == 3  # the customer noticed nothing
+
+        server.send_text(staff.sam, "Yes, sorry: the old chat was closed", staff.group, thread=new)
+        [*_, relayed] = await server.wait_for_messages(ann, 4)
+        assert relayed["text"] == "Sam: Yes, sorry: the old chat was closed"
+
+
+async def refund_told(bot, server, staff, customer) -> tuple[int, dict, dict]:
+    """In a handoff, Sam told the customer their refund: the topic, his update and the customer's copy."""
+    thread, _ = await open_handoff(bot, server, staff, customer)
+    reply = server.send_text(staff.sam, "Your refund is 10 EUR", staff.group, thread=thread)
+    [*_, got] = await server.wait_for_messages(customer, 3)
+    await handled(server, reply)
+    return thread, reply, got
+
+
+async def test_handoff_staff_edit_of_a_copy_the_customer_deleted_sends_the_correction(trained_config, server, staff):
+    async with running_bot(staffed(trained_config, server, staff.group), server) as bot:
+        ann = server.create_user("Ann")
+        _, reply, got = await refund_told(bot, server, staff, ann)
+        server.delete_in_private_chat(ann, got)
+        edit = server.edit_text(reply, "Your refund is 12 EUR")
+        await handled(server, edit)
+        [*_, correction] = server.sent_messages(ann)
+        assert correction["text"] == CORRECTED.format(name="Sam", text="Your refund is 12 EUR")
+        [edit_call] = server.calls_to("editMessageText")
+        assert not edit_call.ok
+        [row] = staff_rows(bot)
+        assert row["text"] == "Your refund is 12 EUR"
+
+
+async def test_handoff_staff_edit_edits_the_customers_copy_and_notes_stay_unsent(trained_config, server, staff):
+    async with running_bot(staffed(trained_config, server, staff.group), server) as bot:
+        ann = server.create_user("Ann")
+        thread, reply, got = await refund_told(bot, server, staff, ann)
+        edit = server.edit_text(reply, "Your refund is 12 EUR\n// it was 12, my mistake")
+        await handled(server, edit)
+        assert len(server.sent_messages(ann)) == 3  # no second message
+        assert server.message(ann, got["message_id"])["text"] == "Sam: Your refund is 12 EUR"
+        [row] = staff_rows(bot)
+        assert row["text"] == "Your refund is 12 EUR"
+
+        note = server.send_text(staff.kim, "// ask the warehouse", staff.group, thread=thread)
+        await handled(server, note)
+        edited_note = server.edit_text(note, "ask the warehouse, Ann")  # never sent: an edit does not send it
+        await handled(server, edited_note)
+        assert len(server.sent_messages(ann)) == 3 and len(staff_rows(bot)) == 1

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.engine import Control, Incoming
+from bot.replies import Control, Incoming
 from bot.runtime import open_runtime
 from bot.usecases import conversation
 from bot.usecases import handoff as usecase

@@ -301,6 +301,40 @@ def test_a_relayed_copy_leads_back_to_the_stored_message(db, handoffs):
     assert handoffs.relayed_message(STAFF_CHAT, 121) == message.id and db["relays"].count == 1
 
 
+def test_a_topic_made_again_moves_a_held_handoff_only_and_a_lost_one_fails(db, handoffs):
+    message = says(db, "a person please", "handoff")
+    opening = request(handoffs, message)
+    handoffs.moved(opening.id, 8, "new")  # not in a topic yet: nothing to move
+    handoffs.lost(opening.id, "gone")  # nor to lose: an opening that fails is `failed`
+    assert handoffs.get(opening.id).status is HandoffStatus.OPENING and handoffs.get(opening.id).thread_id is None
+    handoffs.opened(opening.id, STAFF_CHAT, 7, "title")
+    handoffs.moved(opening.id, 8, "title again")
+    assert handoffs.get(opening.id).thread_id == 8 and handoffs.by_thread(STAFF_CHAT, 7) is None
+    assert (handoffs.topic(message.user_id).thread_id, handoffs.topic(message.user_id).title) == (8, "title again")
+    handoffs.lost(opening.id, "not enough rights")
+    lost = handoffs.get(opening.id)
+    assert (lost.status, lost.note) == (HandoffStatus.FAILED, "not enough rights") and lost.closed_at is not None
+    assert handoffs.held(message.user_id) is None
+    handoffs.moved(opening.id, 9, "late")  # over: a late move changes nothing
+    assert handoffs.get(opening.id).thread_id == 8
+
+
+def test_a_staff_reply_leads_to_its_copy_only_once_delivered(db, handoffs):
+    messages = Messages(db)
+    message = says(db, "a person please", "handoff")
+    handoff = held(handoffs, message)
+    stored = messages.add_staff(customer_user_id=message.user_id, chat_id=message.chat_id, channel="telegram",
+                                text="Refund: 10 EUR", author=STAFF, external_key="telegram:staff:-100:55")
+    assert handoffs.staff_copy("telegram:staff:-100:55") is None  # not delivered: nothing to edit
+    handoffs.add_relay(message.id, handoff.id, STAFF_CHAT, 120)  # the customer's message copied to staff
+    handoffs.add_relay(stored, handoff.id, message.chat_id, 31)
+    assert handoffs.staff_copy("telegram:staff:-100:55") == (stored, message.chat_id, 31)
+    messages.revise(stored, "Refund: 12 EUR")
+    messages.revise(message.id, "not a staff message")  # a customer's message is never revised this way
+    assert db["messages"].get(stored)["text"] == "Refund: 12 EUR"
+    assert db["messages"].get(message.id)["text"] == "a person please"
+
+
 def test_a_staff_reply_is_stored_once_and_is_undelivered_until_marked(db, handoffs):
     messages = Messages(db)
     message = says(db, "a person please", "handoff")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.engine import Incoming
+from bot.replies import Incoming
 from bot.retrain import Retrainer
 from bot.runtime import open_runtime
 from bot.schedule import missed_fire_time, nightly_trigger

@@ -223,8 +223,8 @@ def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
     before = snapshot(db)
     counts = forget(db, "telegram", "ann")
     assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "offers": 0,
-                      "relays": 0, "handoffs": 0, "staff_topics": 0,
-                      "users": 1, "anonymised": 0}
+                      "relays": 0, "action_calls": 0, "handoffs": 0, "staff_topics": 0,
+                      "dialogue_state": 0, "users": 1, "anonymised": 0}
     after = snapshot(db)
     assert [u["external_id"] for u in after["users"]] == ["bob"]
     assert {m["user_id"] for m in after["messages"]} == {bob_id}
@@ -346,8 +346,8 @@ def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_lab
     counts = purge(db, 365, keep_labels)
     labels = {"labels_detached": 1, "labels": 0} if keep_labels else {"labels_detached": 0, "labels": 1}
     assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "offers": 0, "users": 1,
-                      "relays": 0, "handoffs": 0, "staff_topics": 0,
-                      **labels}
+                      "relays": 0, "action_calls": 0, "handoffs": 0, "staff_topics": 0,
+                      "dialogue_state": 0, **labels}
     assert [m["id"] for m in rows(db, "messages")] == [late_reply, new, new + 1]
     assert db["messages"].get(late_reply)["reply_to"] is None
     assert [u["external_id"] for u in rows(db, "users")] == ["ann", "bob"]

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from telegram.ext import AIORateLimiter
 
-from tests.botapi import BotAPIServer
+from tests.botapi import BotAPIServer, Chat, User
 from tests.conftest import free_port
 from tests.harness import configure, running_bot
 from training.config import Config, TelegramMode
@@ -34,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOAK_JSON = ROOT / "bench" / "soak.json"
 NO_FLOOD = "rate_limit_messages = 1000000\nrate_limit_seconds = 1.0\n"  # [telegram] keys: measure delivery
 TOKEN = "987654321:AAsoakSECRETtokenNEVERtoBEseen_x9"
+HANDOFF_EVERY = 5  # with a handoff share: every fifth customer asks for a person and staff answer them
+GROUP_MINUTE_S = 1.0  # Telegram's 20 messages a minute into the staff group, its minute scaled to a second
+ONLY_HUMAN = "on_request = false\non_button = false\nfallbacks_in_a_row = 0\nthumbs_down_in_a_row = 0\n"
 
 
 def env_int(name: str, default: int) -> int:
@@ -49,7 +53,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-SECTIONS = ("soak", "kill_bot", "kill_bot_webhook", "kill_training", "kill_promote")
+SECTIONS = ("soak", "soak_handoff", "kill_bot", "kill_bot_webhook", "kill_bot_handoff", "kill_training", "kill_promote")
 
 
 def record(section: str, figures: dict) -> None:
@@ -71,7 +75,8 @@ def summarise(data: dict) -> dict:
     headline = {"command": "make soak", "messages": soak.get("messages", 0), "users": soak.get("users", 0),
                 "faults_injected": soak.get("faults_injected", 0), "lost": total("lost"),
                 "duplicated": total("duplicated"), "unanswered": total("unanswered"),
-                "answered_twice": total("answered_twice"),
+                "answered_twice": total("answered_twice"), "relay_lost": total("relay_lost"),
+                "relayed_twice": total("relayed_twice"),
                 "accepted_but_unrecorded_at_kill": total("accepted_but_unrecorded_at_kill"),
                 "kill_iterations": total("kill_iterations"), "corrupted": total("corrupted"),
                 "peak_rss_mb": data["peak_rss_mb"]}
@@ -90,19 +95,53 @@ def customer_texts(config: Config) -> list[str]:
 
 
 @dataclass
+class Relays:
+    """A handoff's two directions: what each side wrote, and where it must arrive."""
+
+    group: Chat
+    threads: dict[int, int]  # customer id -> their topic
+    names: dict[int, str]  # staff id -> first name, as the customer reads it
+    customer_texts: dict[str, int] = field(default_factory=dict)  # text -> the topic it belongs in
+    staff_texts: dict[str, int] = field(default_factory=dict)  # "Sam: text" -> the customer chat
+
+
+def relayed_counts(server: BotAPIServer, relays: Relays) -> tuple[Counter, Counter]:
+    """How many copies of each relayed text the bot made, in the right place only: (into topics, to customers)."""
+    to_staff, to_customers = Counter(), Counter()
+    for chat_id, message_id in server.state.bot_messages:
+        message = server.state.chats[chat_id].messages.get(message_id) or {}
+        text = message.get("text")
+        if chat_id == relays.group.id and relays.customer_texts.get(text) == message.get("message_thread_id"):
+            to_staff[text] += 1
+        elif relays.staff_texts.get(text) == chat_id:
+            to_customers[text] += 1
+    return to_staff, to_customers
+
+
+@dataclass
 class Tally:
-    """What the customers sent and what Telegram (the local server) saw the bot send, per chat."""
+    """What the customers sent and what Telegram (the local server) saw the bot send, per chat; with a
+    handoff share, what was relayed between customers in handoff and staff."""
 
     first_update: int = 0  # update ids are consecutive: the range is all the keys, in O(1) memory
     last_update: int = 0
+    staff_updates: set[int] = field(default_factory=set)  # in the range, but staff's: not customer messages
     sent_per_chat: Counter = field(default_factory=Counter)
     answers_per_chat: dict[int, Counter] = field(default_factory=dict)
+    relays: Relays | None = None
+    relayed: int = 0  # customer messages in handoff (each answered by staff once) in this wave
+    to_staff: Counter = field(default_factory=Counter)
+    to_customers: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
     rss_mb: list[float] = field(default_factory=list)
     python_blocks: list[int] = field(default_factory=list)
 
     def keys(self) -> set[str]:
-        return {f"telegram:{i}" for i in range(self.first_update, self.last_update + 1)}
+        return {f"telegram:{i}" for i in range(self.first_update, self.last_update + 1) if i not in self.staff_updates}
+
+    def sent(self, update: dict) -> None:
+        self.first_update = self.first_update or update["update_id"]
+        self.last_update = update["update_id"]
 
     def sample_memory(self) -> None:
         """RSS, and Python's allocated blocks: the heap the bot's own objects live in, which a leak grows
@@ -112,10 +151,13 @@ class Tally:
         self.python_blocks.append(sys.getallocatedblocks())
 
 
-def inject_faults(server: BotAPIServer, sent: int) -> None:
-    """Per 100 messages one 5xx of each kind and a dropped connection; a 429 per 500; getUpdates too."""
+def inject_faults(server: BotAPIServer, sent: int, relaying: bool = False) -> None:
+    """Per 100 messages one 5xx of each kind and a dropped connection (on copyMessage too while relaying);
+    a 429 per 500; getUpdates too."""
     for kind in ("500", "502", "drop"):
         server.inject("sendMessage", kind)
+        if relaying:
+            server.inject("copyMessage", kind)
     if sent % 500 == 0:
         server.inject("sendMessage", "429", retry_after=1)
     if sent % 1000 == 0:
@@ -124,8 +166,17 @@ def inject_faults(server: BotAPIServer, sent: int) -> None:
 
 
 def take_history(server: BotAPIServer, tally: Tally) -> None:
-    """Count what the bot sent, then drop the server's records: the RSS then measures the bot."""
+    """Count what the bot sent, then drop the server's records: the RSS then measures the bot. The staff
+    group and the chats of customers in handoff are counted as relays, by their texts."""
+    handoff_chats = set()
+    if tally.relays is not None:
+        to_staff, to_customers = relayed_counts(server, tally.relays)
+        tally.to_staff.update(to_staff)
+        tally.to_customers.update(to_customers)
+        handoff_chats = {tally.relays.group.id, *tally.relays.threads}
     for chat_id, message_id in server.state.bot_messages:
+        if chat_id in handoff_chats:
+            continue
         message = server.state.chats[chat_id].messages[message_id]
         tally.answers_per_chat.setdefault(chat_id, Counter())[message.get("text")] += 1
     tally.faults.update(f"{f.method}:{f.kind}" for f in server.faults_served)
@@ -133,35 +184,94 @@ def take_history(server: BotAPIServer, tally: Tally) -> None:
     server.faults_served.clear()
     server.calls.clear()
     for log in server.state.chats.values():
+        opening = {i: log.messages[i] for i in log.topics}  # a topic's first message: what a new one replies to
         log.messages.clear()
+        log.messages.update(opening)
 
 
 async def send_wave(server: BotAPIServer, customers: list, texts: list[str], start: int, n: int,
-                    tally: Tally, rng: random.Random) -> None:
-    """n messages round-robin over the customers, in chunks of 100 with faults queued before each."""
+                    tally: Tally, rng: random.Random, staff: list[User] = ()) -> None:
+    """n messages round-robin over the customers, in chunks of 100 with faults queued before each. A
+    customer in handoff writes to staff instead, and a member of staff answers in their topic."""
+    tally.relayed = 0
     for i in range(start, start + n):
         if i % 100 == 0:
-            inject_faults(server, i)
+            inject_faults(server, i, relaying=bool(staff))
             await asyncio.sleep(0)  # let the bot fetch while customers keep writing
         user = customers[i % len(customers)]
-        update = server.send_text(user, rng.choice(texts))
-        tally.first_update = tally.first_update or update["update_id"]
-        tally.last_update = update["update_id"]
+        if tally.relays is not None and user.id in tally.relays.threads:
+            relay_both_ways(server, tally, user, rng.choice(staff), i)
+            continue
+        tally.sent(server.send_text(user, rng.choice(texts)))
         tally.sent_per_chat[user.id] += 1
 
 
-async def run_soak(config: Config, server: BotAPIServer, users: int, messages: int, sample_every: int = 1000) -> dict:
-    """Send `messages` from `users` through the real PTB app under faults; return the figures."""
+def relay_both_ways(server: BotAPIServer, tally: Tally, customer: User, member: User, i: int) -> None:
+    """A customer in handoff writes; a member of staff answers in their topic (each text unique, to be found)."""
+    relays, thread = tally.relays, tally.relays.threads[customer.id]
+    text, reply = f"h{customer.id}-{i} my parcel is still not here", f"s{customer.id}-{i} checking with the warehouse"
+    relays.customer_texts[text] = thread
+    relays.staff_texts[f"{relays.names[member.id]}: {reply}"] = customer.id
+    tally.sent(server.send_text(customer, text))
+    staff_update = server.send_text(member, reply, relays.group, thread=thread)
+    tally.staff_updates.add(staff_update["update_id"])
+    tally.last_update = staff_update["update_id"]
+    tally.relayed += 1
+
+
+def staff_group(server: BotAPIServer, staff: list[User]) -> Chat:
+    """A forum supergroup, the bot an admin that manages topics, `staff` its members."""
+    group = server.create_group("Shop staff", forum=True, bot_is_admin=True)
+    for member in staff:
+        server.add_member(group, member, "member")
+    return group
+
+
+async def hand_over(server: BotAPIServer, bot, customers: list[User], staff: list[User], group: Chat,
+                    tally: Tally) -> None:
+    """Every HANDOFF_EVERY-th customer types /human; their topics open in the staff group where `staff` answer."""
+    asking = customers[::HANDOFF_EVERY]
+    for customer in asking:
+        tally.sent(server.send_text(customer, "/human"))
+    tally.relays = await handed_over(server, bot.runtime.db, group, asking, staff)
+    take_history(server, tally)  # the openings: headers and "passed to our team", not relays
+
+
+async def handed_over(server: BotAPIServer, db, group: Chat, customers: list[User], staff: list[User]) -> Relays:
+    """Once each of `customers`, who typed /human, has their topic: where each one is (`db`: a connection
+    to the bot's database, its own or a test's)."""
+    await server.wait_for(lambda: len(server.topics(group)) == len(customers) and not server.pending_updates, 60)
+    rows = db.execute("SELECT u.external_id, h.thread_id FROM handoffs h JOIN users u ON u.id = h.user_id "
+                      "WHERE h.status = 'open'").fetchall()
+    threads = {int(user): thread for user, thread in rows}
+    assert sorted(threads) == sorted(c.id for c in customers), rows
+    return Relays(group, threads, {m.id: m.first_name for m in staff})
+
+
+async def run_soak(config: Config, server: BotAPIServer, users: int, messages: int, sample_every: int = 1000,
+                   handoffs: bool = False) -> dict:
+    """Send `messages` from `users` through the real PTB app under faults; return the figures. With
+    `handoffs`, every HANDOFF_EVERY-th customer is handed to staff first, and their messages and staff's
+    answers are relayed through the staff group (Telegram's pace for a group, its minute scaled to
+    GROUP_MINUTE_S; tests/test_handoff_pace.py holds the relay to the real pace)."""
     rng = random.Random(6)
     texts = customer_texts(config)
     tally = Tally()
     started = time.monotonic()
-    async with running_bot(configure(config, server, telegram=NO_FLOOD), server) as bot:
+    staff = [server.create_user(name) for name in ("Sam", "Kim")] if handoffs else []
+    group = staff_group(server, staff) if handoffs else None
+    # Only /human hands over: a customer the model hands over mid-soak would have no staff answering them.
+    extra = f"\n[handoff]\nstaff_chat_id = {group.id}\n{ONLY_HUMAN}" if handoffs else ""
+    limiter = AIORateLimiter(max_retries=3, group_time_period=GROUP_MINUTE_S) if handoffs else None
+    async with running_bot(configure(config, server, extra, telegram=NO_FLOOD), server, limiter) as bot:
         customers = [server.create_user(f"C{i}", language_code=rng.choice(["en", "zh-hans"])) for i in range(users)]
+        if handoffs:
+            await hand_over(server, bot, customers, staff, group, tally)
         for start in range(0, messages, sample_every):
             n = min(sample_every, messages - start)
-            await send_wave(server, customers, texts, start, n, tally, rng)
-            await server.wait_for(lambda n=n: len(server.state.bot_messages) >= n and not server.pending_updates,
+            await send_wave(server, customers, texts, start, n, tally, rng, staff)
+            expected = n + tally.relayed  # an answer or a copy per message, and staff's answer to each relayed one
+            await server.wait_for(lambda e=expected: len(server.state.bot_messages) >= e and not server.pending_updates,
                                   timeout=60 + n / 5)
             await asyncio.sleep(0.2)  # a duplicate send would show up now
             take_history(server, tally)
@@ -176,13 +286,16 @@ async def run_soak(config: Config, server: BotAPIServer, users: int, messages: i
 
 
 def verify_soak(db, tally: Tally) -> dict:
-    """Lost, duplicated and unanswered, from the database and from what Telegram saw."""
+    """Lost, duplicated and unanswered, from the database and from what Telegram saw; with a handoff share,
+    the same for both directions of the relay."""
     stored = Counter(k for (k,) in db.execute("SELECT external_key FROM messages WHERE direction = 'in'"))
-    answers = Counter(r for (r,) in db.execute("SELECT reply_to FROM messages WHERE direction = 'out'"))
+    answers = Counter(r for (r,) in db.execute("SELECT reply_to FROM messages WHERE direction = 'out' "
+                                               "AND reply_to IS NOT NULL"))  # staff's answer none
     undelivered = db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in' AND answered_at IS NULL")
     db_texts: dict[int, Counter] = {}
     for chat_id, text in db.execute("SELECT chat_id, text FROM messages WHERE direction = 'out'"):
-        db_texts.setdefault(int(chat_id), Counter())[text] += 1
+        if tally.relays is None or int(chat_id) not in tally.relays.threads:
+            db_texts.setdefault(int(chat_id), Counter())[text] += 1
     seen = {chat: sum(c.values()) for chat, c in tally.answers_per_chat.items()}
     keys = tally.keys()
     return {
@@ -194,14 +307,36 @@ def verify_soak(db, tally: Tally) -> dict:
         "telegram_missing_answers": sum(max(0, n - seen.get(chat, 0)) for chat, n in tally.sent_per_chat.items()),
         "telegram_extra_answers": sum(max(0, seen.get(chat, 0) - n) for chat, n in tally.sent_per_chat.items()),
         "telegram_text_mismatches": sum(1 for chat, c in tally.answers_per_chat.items() if db_texts.get(chat) != c),
+        **relay_figures(db, tally),
+    }
+
+
+def relay_figures(db, tally: Tally) -> dict:
+    """Customer messages in handoff that never reached their topic, staff answers that never reached the
+    customer, and copies made twice (none without kills)."""
+    if tally.relays is None:
+        return {}
+    relays = tally.relays
+    return {
+        "handoff_customers": len(relays.threads),
+        "relayed_to_staff": len(relays.customer_texts), "relayed_to_customers": len(relays.staff_texts),
+        "relay_lost": sum(1 for t in relays.customer_texts if not tally.to_staff[t])
+        + sum(1 for t in relays.staff_texts if not tally.to_customers[t]),
+        "relayed_twice": sum(n - 1 for n in (*tally.to_staff.values(), *tally.to_customers.values())),
+        "staff_undelivered": db.execute("SELECT COUNT(*) FROM messages WHERE author IS NOT NULL "
+                                        "AND answered_at IS NULL").fetchone()[0],
     }
 
 
 def assert_delivered(figures: dict) -> None:
-    assert figures["updates"] == figures["messages"], figures
+    assert figures["updates"] == figures["messages"] + figures.get("handoff_customers", 0), figures  # and their /human
     for key in ("lost", "duplicated", "unanswered", "answered_twice_in_db", "telegram_missing_answers",
                 "telegram_extra_answers", "telegram_text_mismatches"):
         assert figures[key] == 0, (key, figures)
+    if "handoff_customers" in figures:
+        for key in ("relay_lost", "relayed_twice", "staff_undelivered"):
+            assert figures[key] == 0, (key, figures)
+        assert figures["relayed_to_staff"] == figures["relayed_to_customers"] > 0, figures
 
 
 @pytest.fixture
@@ -215,6 +350,23 @@ async def test_a_small_soak_under_faults_loses_and_duplicates_nothing(trained_co
     figures = await run_soak(trained_config, server, users=30, messages=300, sample_every=300)
     assert_delivered(figures)
     assert figures["faults_injected"] >= 10
+
+
+@pytest.mark.e2e
+async def test_a_small_soak_with_handoffs_relays_both_ways_and_loses_nothing(trained_config, server):
+    figures = await run_soak(trained_config, server, users=20, messages=300, sample_every=300, handoffs=True)
+    assert_delivered(figures)
+    assert figures["handoff_customers"] == 4 and figures["relayed_to_staff"] == 60
+
+
+@pytest.mark.soak
+async def test_soak_with_handoffs_relays_both_ways_and_memory_stays_flat(trained_config, server):
+    messages, users = env_int("SOAK_MESSAGES", 5000), env_int("SOAK_USERS", 200)
+    figures = await run_soak(trained_config, server, users=users, messages=messages, handoffs=True)
+    record("soak_handoff", figures)
+    assert_delivered(figures)
+    assert_flat(figures["rss_mb_samples"], slack=20)  # MB
+    assert_flat(figures["python_blocks_samples"], slack=20_000)
 
 
 @pytest.mark.soak
@@ -379,12 +531,13 @@ async def kill_once(bot: BotProcess, server: BotAPIServer, config: Config, custo
     return figures
 
 
-def assert_crash_safe(figures: dict) -> None:
-    """Nothing lost, stored twice, left unanswered or corrupted; a second answer only where unavoidable."""
-    for key in ("lost", "duplicated", "unanswered", "corrupted", "never_answered_on_telegram",
-                "webhook_updates_given_up"):
+def assert_crash_safe(figures: dict, none: tuple[str, ...] = ("lost", "duplicated", "unanswered", "corrupted",
+                      "never_answered_on_telegram", "webhook_updates_given_up"), twice: str = "answered_twice") -> None:
+    """Nothing lost, stored twice, left unanswered or corrupted (the `none` figures); a second answer (or
+    copy: `twice`) only where unavoidable."""
+    for key in none:
         assert figures[key] == 0, (key, figures)
-    assert figures["answered_twice"] <= figures["accepted_but_unrecorded_at_kill"], figures
+    assert figures[twice] <= figures["accepted_but_unrecorded_at_kill"], figures
 
 
 @pytest.mark.e2e

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.engine import Incoming
+from bot.replies import Incoming
 from bot.runtime import open_runtime
 from tests.botapi import BotAPIServer
 from tests.harness import configure, running_bot

@@ -225,7 +225,7 @@ async def test_start_and_help_in_both_languages(trained_config, server):
         assert domain.intents["order_status"].title["en"] in en[1]["text"]
         assert domain.intents["order_status"].title["zh"] in zh[1]["text"]
         assert domain.intents["out_of_scope"].title["en"] not in en[1]["text"]
-        assert [c["command"] for c in server.commands()] == ["start", "help", "human", "forget"]
+        assert [c["command"] for c in server.commands()] == ["start", "help", "human", "cancel", "forget"]
         admin_scope = {"type": "chat", "chat_id": 4242}
         assert "retrain" in [c["command"] for c in server.commands(admin_scope)]
 

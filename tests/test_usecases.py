@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bot.engine import Incoming
+from bot.replies import Incoming
 from bot.runtime import open_runtime
 from bot.usecases import conversation, data, models, review
 from bot.usecases.access import Actor, NotAllowed

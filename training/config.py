@@ -30,6 +30,8 @@ from training.config_checks import (
     empty_or_email,
     empty_or_http_url,
     empty_or_phone,
+    endpoint_urls,
+    file_name_under,
     is_url,
     not_empty,
     opening_hours,
@@ -199,6 +201,42 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class ActionsSettings:
+    """Calls to the shop's own system (bot/actions, docs/actions.md): how long to wait, how often to retry, when to stop trying.
+
+    The signing secret is no setting: it comes from SUPPORTBOT_ACTIONS_SECRET only.
+    """
+
+    connect_timeout: float = setting(2.0, above(0))  # seconds to open a connection
+    deadline: float = setting(4.0, above(0))  # seconds per call, retries and backoff included
+    retries: int = setting(2, NOT_NEGATIVE)  # further attempts, only for idempotent actions
+    backoff: float = setting(0.2, NOT_NEGATIVE)  # seconds before the first retry, doubled for each next one
+    breaker_failures: int = setting(5, POSITIVE)  # failures in a row that open an endpoint's circuit
+    breaker_seconds: float = setting(60.0, above(0))  # how long an open circuit skips calls
+    max_response_bytes: int = setting(16384, POSITIVE)
+    # name -> URL; intents name the endpoint, so a shop moves its system in one place. Empty: no actions.
+    endpoints: dict[str, str] = field(default_factory=dict, metadata={"rules": (endpoint_urls,)})
+
+
+@dataclass(frozen=True)
+class DemoShopSettings:
+    """The demo of the shop's side (demo_shop/), started beside the bot so a new user sees live answers."""
+
+    start: bool = False  # beside `supportbot run`; off unless a config asks (the shipped one does)
+    host: str = setting("127.0.0.1", not_empty)
+    port: int = setting(8765, POSITIVE, at_most(65535))
+    database: str = setting("demo_shop.db", file_name_under)  # under var_dir
+
+
+@dataclass(frozen=True)
+class SlotSettings:
+    """Asking a customer for what an intent's action needs (an order number): how long and how often."""
+
+    timeout_minutes: float = setting(10.0, above(0))  # an unanswered question lapses; the next message is new
+    max_attempts: int = setting(2, POSITIVE)  # replies that do not answer it before the bot gives the general answer
+
+
+@dataclass(frozen=True)
 class _Paths:
     var_dir: str = setting("var", not_empty)
     data_dir: str = setting("data", not_empty)
@@ -222,11 +260,17 @@ def _webhook_target(t: TelegramSettings) -> tuple[str, str] | None:
     return "webhook_url", 'an https:// URL when mode is "webhook"' + (" (or http:// for a local Bot API server)" if local else "")
 
 
+def _connect_within_deadline(a: ActionsSettings) -> tuple[str, str] | None:
+    """The deadline bounds the whole call: a longer connect timeout could never run out."""
+    return ("connect_timeout", f"at most deadline ({a.deadline})") if a.connect_timeout > a.deadline else None
+
+
 # Rules that relate two keys of one table, checked after each key's own rules.
 _RELATIONS: dict[type, Callable[[Any], tuple[str, str] | None]] = {
     PolicySettings: _suggest_band,
     TelegramSettings: _webhook_target,
     ShopSettings: _some_contact,
+    ActionsSettings: _connect_within_deadline,
 }
 
 
@@ -244,6 +288,9 @@ class Config:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     shop: ShopSettings = field(default_factory=ShopSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    actions: ActionsSettings = field(default_factory=ActionsSettings)
+    demo_shop: DemoShopSettings = field(default_factory=DemoShopSettings)
+    slots: SlotSettings = field(default_factory=SlotSettings)
     source: Path | None = None
 
     @property
@@ -258,6 +305,10 @@ class Config:
     def reports_dir(self) -> Path:
         return self.var_dir / "reports"
 
+    @property
+    def demo_shop_db(self) -> Path:
+        return self.var_dir / self.demo_shop.database
+
 
 # The tables of config.toml beside [paths], and the settings each becomes.
 SECTIONS: dict[str, type] = {
@@ -271,6 +322,9 @@ SECTIONS: dict[str, type] = {
     "privacy": PrivacySettings,
     "shop": ShopSettings,
     "handoff": HandoffSettings,
+    "actions": ActionsSettings,
+    "demo_shop": DemoShopSettings,
+    "slots": SlotSettings,
 }
 
 

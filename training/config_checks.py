@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,10 @@ def typed(value: Any, expected: Any) -> Any:
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
             raise ValueError("a list of int (Telegram user ids as numbers, without quotes)")
         return tuple(value)
+    if expected == dict[str, str]:
+        if not isinstance(value, dict) or any(not isinstance(v, str) for v in value.values()):
+            raise ValueError('a table of name = "text" (e.g. order_status = "https://shop.example/actions/order_status")')
+        return dict(value)
     if expected == tuple[str, ...]:
         if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
             raise ValueError("a list of str (texts in quotes)")
@@ -158,3 +163,22 @@ def opening_hours(entries: tuple[str, ...]) -> str | None:
     """Each entry parsed now, as the bot will read it: the first wrong one is named."""
     wrong = next((what for what in map(hours_check, entries) if what is not None), None)
     return None if wrong is None else f'a list of "<days> HH:MM-HH:MM" such as ["mon-fri 09:00-18:00", "sat,sun 10:00-14:00"] ({wrong})'
+
+
+def endpoint_urls(endpoints: dict[str, str]) -> str | None:
+    """Intents name their endpoint, so a name is an identifier; the client speaks HTTP only.
+
+    The first wrong entry is named, as for the staff hours."""
+    for name, url in endpoints.items():
+        if not (name.isascii() and name.isidentifier()):
+            return f'a table of name = "http(s) URL" whose names are identifiers such as order_status ("{name}" is not)'
+        if not is_url(url, ("http", "https")):
+            return f'a table of name = "http(s) URL" ({name} is no http:// or https:// URL)'
+    return None
+
+
+def file_name_under(value: str) -> str | None:
+    """A file under var_dir: relative, without "..", so state stays where [paths] var_dir says."""
+    parts = PurePosixPath(value.replace("\\", "/")).parts
+    inside = bool(parts) and not value.startswith(("/", "\\")) and ".." not in parts and ":" not in value
+    return None if inside else 'a file name under var_dir (relative, no "..") such as "demo_shop.db"'

@@ -19,7 +19,8 @@ class Action(StrEnum):
     """What the bot did with a message; stored in `predictions.action`.
 
     `decide` yields the first four; the engine adds the rest (a message with nothing to classify,
-    a 👍 thanked, a button press refused, a language the bot does not speak, no model to answer, a message relayed to a person).
+    a 👍 thanked, a button press refused, a language the bot does not speak, no model to answer, a message
+    relayed to a person, a question asked for an action, or one the customer cancelled).
     """
 
     ANSWER = "answer"
@@ -32,6 +33,8 @@ class Action(StrEnum):
     UNSUPPORTED = "unsupported"
     UNAVAILABLE = "unavailable"
     RELAY = "relay"  # a person holds the conversation: copied to them, not answered by the model
+    ASK = "ask"  # the intent's action needs something the message did not say: the bot asked for it
+    CANCELLED = "cancelled"  # the customer ended the bot's question ("never mind", /cancel)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.files import write_json
-from bot.engine import Incoming
+from bot.replies import Incoming
 from bot.runtime import open_runtime
 from training.benchmark.serving import peak_rss_mb, percentiles, rss_mb
 from training.config import load_config

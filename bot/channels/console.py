@@ -2,17 +2,24 @@
 
 Suggestions are numbered; typing a number presses that button. After an answer, "+" or "-"
 rates it, like the 👍/👎 buttons. /start and /help answer as the Telegram commands do (they are
-not questions for the model). Reads stdin line by line, so it can be scripted.
+not questions for the model); /cancel drops the bot's question. Reads stdin line by line, so it can
+be scripted. Calls to the shop's system run on an event loop of the chat's own (`asyncio.Runner`),
+with the same client, timeouts and circuit breakers as on Telegram.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import os
 import sys
 from typing import TextIO
 
+from bot.actions import ActionsClient
+from bot.actions.timing import timed_call
 from bot.channels.topics import help_text
-from bot.engine import Button, Control, Incoming, Reply
+from bot.fulfilment import SECRET_ENV
+from bot.replies import Button, Control, Incoming, Reply
 from bot.runtime import Runtime
 from bot.usecases import conversation
 from training.policy import Action
@@ -29,6 +36,8 @@ class ConsoleChat:
         self.out = out
         self.user = user or getpass.getuser()
         self.pending: Reply | None = None  # the last reply with buttons
+        self.actions = ActionsClient(runtime.config.actions, os.environ.get(SECRET_ENV))
+        self.loop = asyncio.Runner()
 
     @property
     def choices(self) -> list[Button]:
@@ -36,6 +45,8 @@ class ConsoleChat:
         return [b for b in self.pending.buttons if b.choice not in RATINGS] if self.pending else []
 
     def show(self, reply: Reply) -> None:
+        if reply.call is not None:
+            reply = conversation.acted(self.runtime, reply, *self.loop.run(timed_call(self.actions, reply.call)))
         print(f"bot> {reply.text}", file=self.out)
         if reply.action == Action.HANDOFF and reply.handoff_id is not None:
             print(f"  ({self.handoff_note()})", file=self.out)
@@ -89,6 +100,9 @@ class ConsoleChat:
         stripped = line.strip()
         if self.command(stripped):
             return
+        if stripped == "/cancel":
+            self.show(conversation.cancel(self.runtime, Incoming(CHANNEL, self.user, f"console:{self.user}", "/cancel")).reply)
+            return
         if self.is_choice_attempt(stripped) and not 1 <= int(stripped) <= len(self.choices):
             print(f"bot> {stripped} is not one of the choices: type 1 to {len(self.choices)}, or a new question.", file=self.out)
             self.show_choices()
@@ -101,11 +115,19 @@ class ConsoleChat:
 
     def run(self, stdin: TextIO = sys.stdin) -> None:
         print("supportbot local chat. Type your question, /help for the topics; Ctrl-D or /quit to leave.", file=self.out)
-        while True:
-            print("you> ", end="", file=self.out, flush=True)
-            line = stdin.readline()
-            if not line or line.strip() in ("/quit", "/exit"):
-                print(file=self.out)
-                return
-            self.turn(line.rstrip("\n"))
-            self.out.flush()
+        try:
+            while True:
+                print("you> ", end="", file=self.out, flush=True)
+                line = stdin.readline()
+                if not line or line.strip() in ("/quit", "/exit"):
+                    print(file=self.out)
+                    return
+                self.turn(line.rstrip("\n"))
+                self.out.flush()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """The shop's client and the chat's event loop, after the last line."""
+        self.loop.run(self.actions.aclose())
+        self.loop.close()

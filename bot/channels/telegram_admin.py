@@ -97,7 +97,7 @@ async def on_status(update: Update, context: Context) -> None:
     jobs = context.job_queue.get_jobs_by_name("nightly-retrain") if context.job_queue else ()
     next_run = jobs[0].next_t if jobs else None
     status = await context.bot_data.worker.run(models.status, actor_of(update, context.bot_data.config), next_run, True)
-    await send(context, update.effective_chat.id, status_text(status))
+    await send(context, update.effective_chat.id, status_text(status, context.bot_data.actions.breakers()))
 
 
 async def on_chatid(update: Update, context: Context) -> None:

@@ -27,11 +27,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.actions import ActionsClient
 from bot.channels import callbacks, telegram_admin, telegram_customer, telegram_jobs, telegram_staff
 from bot.channels.delivery import at_least_once_bot
 from bot.channels.flood import FloodGuard
+from bot.channels.relay_order import RelayOrder
 from bot.channels.staff_group import StaffGroup
 from bot.channels.telegram_context import CHANNEL, CONTEXT_TYPES
+from bot.fulfilment import SECRET_ENV
 from bot.masking import TokenRefused, mask_in_logs
 from bot.retrain import Retrainer
 from bot.runtime import Runtime, open_runtime
@@ -44,6 +47,7 @@ USER_COMMANDS = [
     ("start", "Start the conversation"),
     ("help", "What I can help with"),
     ("human", "Talk to a person"),
+    ("cancel", "Cancel what I just asked you"),
     ("forget", "Delete everything stored about me"),
 ]
 
@@ -106,6 +110,7 @@ async def _tell(app: Application, admins: list[int], notices: list[str]) -> None
 
 
 async def _post_shutdown(app: Application) -> None:
+    await app.bot_data.actions.aclose()
     app.bot_data.worker.close()
 
 
@@ -115,12 +120,13 @@ def _add_handlers(app: Application, staff_chat_id: int) -> None:
     staff = filters.Chat(staff_chat_id) if staff_chat_id else filters.Chat(chat_id=[])
     messages = filters.UpdateType.MESSAGES & ~staff  # channel posts are ignored
     private = filters.ChatType.PRIVATE
-    in_staff = filters.UpdateType.MESSAGE & staff  # new messages: an edit in a topic is not sent again
+    in_staff = filters.UpdateType.MESSAGE & staff  # new messages; an edit edits the customer's copy (on_staff_edit)
     c, a, s = telegram_customer, telegram_admin, telegram_staff
     app.add_handlers([
         CommandHandler("start", c.on_start, filters=messages),
         CommandHandler("help", c.on_help, filters=messages),
         CommandHandler("human", c.on_human, filters=messages & private),
+        CommandHandler("cancel", c.on_cancel, filters=messages & private),
         CommandHandler("forget", c.on_forget, filters=messages & private),
         CommandHandler("retrain", a.on_retrain, filters=messages),
         CommandHandler("status", a.on_status, filters=messages),
@@ -131,6 +137,7 @@ def _add_handlers(app: Application, staff_chat_id: int) -> None:
         CommandHandler("bot", s.on_bot, filters=in_staff),
         CommandHandler("label", s.on_label, filters=in_staff),
         MessageHandler(in_staff & ~filters.COMMAND & ~filters.StatusUpdate.ALL, s.on_staff_message),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & staff & filters.TEXT & ~filters.COMMAND, s.on_staff_edit),
         MessageHandler(messages & filters.TEXT & ~filters.COMMAND, c.on_text),
         MessageHandler(messages & private & ~filters.TEXT, c.on_other),
         CallbackQueryHandler(c.on_choice, pattern=callbacks.CHOICE),
@@ -142,13 +149,16 @@ def _add_handlers(app: Application, staff_chat_id: int) -> None:
     app.add_error_handler(c.on_error)
 
 
-def build_application(runtime: Runtime, token: str) -> Application:
-    """The one place the Telegram application is assembled from config."""
+def build_application(runtime: Runtime, token: str, limiter: AIORateLimiter | None = None) -> Application:
+    """The one place the Telegram application is assembled from config. `limiter`: Telegram's pace with its
+    windows scaled down (tests and the bench measure a minute of a staff group in seconds); by default
+    Telegram's own, when [telegram] outgoing_rate_limit is on."""
     mask_in_logs(token)
     config = runtime.config
     t = config.telegram
     defaults = Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(t.timezone))
-    limiter = AIORateLimiter(max_retries=3) if t.outgoing_rate_limit else None
+    if limiter is None and t.outgoing_rate_limit:
+        limiter = AIORateLimiter(max_retries=3)
     bot, processor, webhook_queue = at_least_once_bot(token, t.api_base_url, defaults, limiter)
     builder = ApplicationBuilder().update_queue(webhook_queue) if t.mode == TelegramMode.WEBHOOK else ApplicationBuilder()
     app = (
@@ -160,6 +170,8 @@ def build_application(runtime: Runtime, token: str) -> Application:
     app.bot_data.flood = FloodGuard(t.rate_limit_messages, t.rate_limit_seconds)
     app.bot_data.retrainer = Retrainer(worker, config.source, config.var_dir)
     app.bot_data.staff = StaffGroup(config.handoff.staff_chat_id)
+    app.bot_data.actions = ActionsClient(config.actions, os.environ.get(SECRET_ENV))
+    app.bot_data.relay_order = RelayOrder()
     _add_handlers(app, config.handoff.staff_chat_id)
     telegram_jobs.schedule(app)
     return app

@@ -1,7 +1,7 @@
 """What every Telegram handler may reach: typed `context.bot_data` (PTB's ContextTypes).
 
 Handlers get the worker (their only way to the database and the model), the read-only config and
-domain (safe to read on the event loop), the flood guard, the retrainer and the staff group. Nothing else.
+domain (safe to read on the event loop), the flood guard, the retrainer, the staff group and the order of its relays. Nothing else.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
+from bot.actions import ActionsClient
 from bot.channels.flood import FloodGuard
+from bot.channels.relay_order import RelayOrder
 from bot.channels.staff_group import StaffGroup
 from bot.retrain import Retrainer
 from bot.usecases.access import Actor
@@ -29,6 +31,8 @@ class BotData:
     flood: FloodGuard
     retrainer: Retrainer
     staff: StaffGroup
+    actions: ActionsClient  # the shop's system; awaited on the event loop, never on the worker
+    relay_order: RelayOrder
 
 
 Context = CallbackContext[ExtBot, dict, dict, BotData]

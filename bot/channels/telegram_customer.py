@@ -11,13 +11,14 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from bot.actions.timing import timed_call
 from bot.channels import callbacks
 from bot.channels.telegram_context import CHANNEL, Context, language_of_user
 from bot.channels.telegram_handover import hand_over, media_text, relay_to_staff
 from bot.channels.telegram_send import alert_admins, send
 from bot.channels.telegram_staff import delete_topic
 from bot.channels.topics import help_text
-from bot.engine import Control, Incoming, Reply
+from bot.replies import Control, Incoming, Reply
 from bot.usecases import conversation, handoff
 from bot.usecases.access import Actor
 from training.config import EditedMessages
@@ -58,6 +59,8 @@ async def deliver(update: Update, context: Context, reply: Reply | None) -> None
     if reply is None:
         return
     data, message = context.bot_data, update.effective_message
+    if reply.call is not None:  # the shop's system first, awaited here: the worker never waits on the network
+        reply = await data.worker.run(conversation.acted, reply, *await timed_call(data.actions, reply.call))
     if reply.action == Action.RELAY:
         await relay_to_staff(context, reply, message)
         return
@@ -109,6 +112,12 @@ async def on_human(update: Update, context: Context) -> None:
     await deliver(update, context, answered.reply)
     if answered.alert:
         await alert_admins(context, answered.alert)
+
+
+async def on_cancel(update: Update, context: Context) -> None:
+    """/cancel: drop the question the bot asked ("Which order is it about?")."""
+    answered = await context.bot_data.worker.run(conversation.cancel, incoming_of(update, "/cancel"))
+    await deliver(update, context, answered.reply)
 
 
 async def on_other(update: Update, context: Context) -> None:

@@ -18,15 +18,17 @@ from bot.channels import callbacks
 from bot.channels.callbacks import StaffVerb
 from bot.channels.telegram_context import Context
 from bot.channels.telegram_send import alert_admins, send, with_retries
-from bot.engine import Reply
-from bot.usecases import handoff
-from bot.usecases.handoff import Opening
+from bot.replies import Reply
+from bot.usecases import conversation, handoff
+from bot.usecases.handoff import Opening, Relay
 
 log = logging.getLogger(__name__)
 # Telegram's error texts, lower case: PTB capitalises the description ("Topic_not_modified").
 NOT_MODIFIED = "topic_not_modified"
 THREAD_GONE = ("thread not found", "topic_id_invalid")  # sending to / managing a topic that was deleted
 MEDIA = ("photo", "document", "voice", "video", "video_note", "audio", "sticker", "animation", "location", "contact")
+TOPIC_LOST = ("Handoff {handoff_id}: staff deleted the customer's topic and no new one could be made ({reason}); "
+              "the customer was given the shop's contact and the bot answers them again.")
 NOT_OPENED = "A customer asked for a person but the staff group could not take it ({reason}); they were given the shop's contact instead."
 
 
@@ -52,15 +54,21 @@ async def hand_over(context: Context, reply: Reply, customer: User) -> Reply:
     if opening is None:  # nothing to open: no staff group here, or opened before this redelivery
         return reply
     try:
-        thread_id = await _topic(context, opening)
-        await send(context, opening.staff_chat_id, opening.header,
-                   staff_keyboard(opening.handoff_id, opening.proposed_intent), thread_id=thread_id)
+        thread_id = await _post_header(context, opening)
     except TelegramError as exc:
         log.error("handoff %s could not be opened in the staff group: %s", opening.handoff_id, exc)
         await alert_admins(context, NOT_OPENED.format(reason=exc.message))
         return await data.worker.run(handoff.not_opened, opening.handoff_id, exc.message)
     await data.worker.run(handoff.opened, opening.handoff_id, thread_id, opening.title)
     return reply
+
+
+async def _post_header(context: Context, opening: Opening) -> int:
+    """The topic of `opening` holds its header and the staff buttons: its thread id."""
+    thread_id = await _topic(context, opening)
+    await send(context, opening.staff_chat_id, opening.header,
+               staff_keyboard(opening.handoff_id, opening.proposed_intent), thread_id=thread_id)
+    return thread_id
 
 
 async def _topic(context: Context, opening: Opening) -> int:
@@ -72,7 +80,7 @@ async def _topic(context: Context, opening: Opening) -> int:
             await _unless_unchanged(bot.edit_forum_topic(chat, opening.thread_id, name=opening.title))
             return opening.thread_id
         except BadRequest as exc:
-            if not any(text in exc.message.lower() for text in THREAD_GONE):  # staff deleted it by hand: a new one below
+            if not _thread_gone(exc):  # staff deleted it by hand: a new one below
                 raise
     topic = await bot.create_forum_topic(chat, opening.title)
     return topic.message_thread_id
@@ -95,14 +103,52 @@ def media_text(message: Message, caption: str | None = None) -> str:
 
 
 async def relay_to_staff(context: Context, reply: Reply, message: Message) -> None:
-    """Copy a held customer's message into their topic; recorded as answered once Telegram took it."""
+    """Copy a held customer's message into their topic, in the order they wrote (bot/channels/relay_order.py);
+    recorded as answered once Telegram took it. A topic staff deleted by hand is made again first."""
     data = context.bot_data
-    relay = await data.worker.run(handoff.customer_relay, reply)
-    if relay is None:
-        return
-    copy = await with_retries(
+    async with data.relay_order.of(message.chat_id):
+        relay = await data.worker.run(handoff.customer_relay, reply)
+        if relay is None:
+            return
+        try:
+            copy = await _copy(context, relay, message)
+        except BadRequest as exc:
+            if not _thread_gone(exc):
+                raise
+            log.warning("handoff %s: its topic is gone (%s); opening a new one", relay.handoff_id, exc.message)
+            relay, copy = await _into_new_topic(context, relay, message)
+        if copy is not None:
+            await data.worker.run(handoff.relayed, relay, copy.message_id, False)
+
+
+async def _copy(context: Context, relay: Relay, message: Message) -> Message:
+    return await with_retries(
         lambda: context.bot.copy_message(int(relay.to_chat_id), message.chat_id, message.message_id,
                                          message_thread_id=relay.thread_id),
-        data.config.telegram.send_retries,
+        context.bot_data.config.telegram.send_retries,
     )
-    await data.worker.run(handoff.relayed, relay, copy.message_id, False)
+
+
+async def _into_new_topic(context: Context, relay: Relay, message: Message) -> tuple[Relay, Message | None]:
+    """The held customer's topic again (header and conversation so far), then their message in it. If
+    that fails too, the customer is told honestly (the shop's contact: staff did not get it) and admins
+    are alerted; no copy then."""
+    data = context.bot_data
+    opening = await data.worker.run(handoff.topic_gone, relay, message.from_user.first_name)
+    if opening is None:  # the handoff ended meanwhile: the message is the model's again on redelivery
+        return relay, None
+    try:
+        thread_id = await _post_header(context, opening)
+        relay = await data.worker.run(handoff.moved, relay, thread_id, opening.title)
+        return relay, await _copy(context, relay, message)
+    except TelegramError as exc:
+        log.error("handoff %s lost its topic and no new one could be made: %s", relay.handoff_id, exc)
+        await alert_admins(context, TOPIC_LOST.format(handoff_id=relay.handoff_id, reason=exc.message))
+        told = await data.worker.run(handoff.topic_lost, relay, exc.message)
+        await send(context, message.chat_id, told.text)
+        await data.worker.run(conversation.delivered, told.message_id)
+        return relay, None
+
+
+def _thread_gone(exc: BadRequest) -> bool:
+    return any(text in exc.message.lower() for text in THREAD_GONE)

@@ -4,11 +4,13 @@ Only members of the staff group speak for the shop, and only in a topic that hol
 messages from bots, outside a topic, in a topic whose handoff is over or whose customer ran
 /forget, are ignored. The staff group is never a customer chat (its handlers are the only ones
 that see it), so a staff message that Telegram marks as a reply to the topic's first message, the
-bot's, is never answered by the model. Lines starting with // are notes for staff, not relayed.
+bot's, is never answered by the model. Lines starting with // are notes for staff, not relayed. A text
+staff edit after it reached the customer is edited in the customer's chat too.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 NOTE = "//"
 BLOCKED = "⚠️ The customer has blocked the bot: they did not get this message."
 NOT_HELD = "This topic holds no open handoff (resolved, handed back, or the customer asked to be forgotten)."
+CORRECTED = "{name} (correction): {text}"
+NOT_MODIFIED = "message is not modified"
 LABEL_USAGE = "Unknown intent {intent!r}. /label without an intent shows the list."
 
 
@@ -61,7 +65,7 @@ async def on_staff_message(update: Update, context: Context) -> None:
     if not await _may_speak(update, context) or (text := _relayed_text(message)) is None:
         return
     relay = await data.worker.run(handoff.staff_message, message.chat_id, message.message_thread_id, staff_actor(update),
-                                  text if message.text is not None else media_text(message, text), f"{CHANNEL}:{update.update_id}")
+                                  text if message.text is not None else media_text(message, text), staff_key(message))
     if relay is None:
         return
     try:
@@ -74,6 +78,33 @@ async def on_staff_message(update: Update, context: Context) -> None:
         await send(context, message.chat_id, BLOCKED, thread_id=message.message_thread_id)
         return
     await data.worker.run(handoff.relayed, relay, sent.message_id, True)
+
+
+async def on_staff_edit(update: Update, context: Context) -> None:
+    """A member of staff corrected a text the customer got: their copy is edited the same way, or, where
+    Telegram refuses (the customer deleted it, or it is too old to edit), the correction is sent."""
+    message, data, user = update.effective_message, context.bot_data, update.effective_user
+    if not await _may_speak(update, context) or (text := _relayed_text(message)) is None:
+        return
+    copy = await data.worker.run(handoff.staff_edit, message.chat_id, message.message_thread_id, staff_key(message), text)
+    if copy is None:
+        return
+    shown = f"{user.first_name}: {text}"
+    try:
+        await with_retries(lambda: context.bot.edit_message_text(html.escape(shown, quote=False), int(copy.chat_id),
+                                                                 copy.message_id), data.config.telegram.send_retries)
+    except BadRequest as exc:
+        if NOT_MODIFIED in exc.message.lower():  # a redelivered edit: done before
+            return
+        log.info("the customer's copy was not edited (%s): the correction is sent", exc.message)
+        await send(context, int(copy.chat_id), CORRECTED.format(name=user.first_name, text=text))
+    except Forbidden:
+        await send(context, message.chat_id, BLOCKED, thread_id=message.message_thread_id)
+
+
+def staff_key(message: Message) -> str:
+    """A staff message's key: its place in the staff group, which its redelivery and its edits both carry."""
+    return f"{CHANNEL}:staff:{message.chat_id}:{message.message_id}"
 
 
 async def tell_change(context: Context, change: Change) -> None:

@@ -88,7 +88,8 @@ def command(name: str | None = None):
 
 def _setup_logging() -> None:
     """INFO to stderr, httpx's per-request URL lines off, and the secrets masked on every way out."""
-    mask_everywhere(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET"))
+    mask_everywhere(os.environ.get("TELEGRAM_BOT_TOKEN"), os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+                    os.environ.get("SUPPORTBOT_ACTIONS_SECRET"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request, the token in its URL
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job added or run, every start

@@ -8,6 +8,7 @@ import os
 import click
 
 from bot.cli.app import Failed, command, config_of, opened
+from bot.demo_shop_process import beside
 from bot.summaries import handoff_line
 from bot.usecases import handoff
 
@@ -28,13 +29,16 @@ def chat(ctx: click.Context) -> int:
 @command()
 @click.pass_context
 def run(ctx: click.Context) -> int:
-    """On Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the local chat."""
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
-        from bot.channels.telegram_app import run_telegram
+    """On Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the local chat; with the demo shop beside it
+    when [demo_shop] start is true."""
+    config = config_of(ctx)
+    with beside(config):
+        if os.environ.get("TELEGRAM_BOT_TOKEN"):
+            from bot.channels.telegram_app import run_telegram
 
-        return run_telegram(config_of(ctx))
-    click.echo("TELEGRAM_BOT_TOKEN is not set: starting the local chat instead.", err=True)
-    return ctx.invoke(chat)
+            return run_telegram(config)
+        click.echo("TELEGRAM_BOT_TOKEN is not set: starting the local chat instead.", err=True)
+        return ctx.invoke(chat)
 
 
 @command()

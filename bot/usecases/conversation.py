@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.engine import Incoming, Reply
+from bot.actions import ActionResult
+from bot.replies import Incoming, Reply
 from bot.runtime import Runtime
 from bot.usecases.access import Actor, audited
 from storage.audit import AuditAction
@@ -27,6 +28,16 @@ def answer(runtime: Runtime, incoming: Incoming) -> Answered:
 def ask_for_person(runtime: Runtime, incoming: Incoming) -> Answered:
     """/human: a person now (or the shop's contact where none can be reached)."""
     return _answered(runtime, incoming, runtime.engine.ask_for_person(incoming))
+
+
+def cancel(runtime: Runtime, incoming: Incoming) -> Answered:
+    """/cancel: the bot's open question dropped (or told there was none)."""
+    return _answered(runtime, incoming, runtime.engine.cancel(incoming))
+
+
+def acted(runtime: Runtime, reply: Reply, result: ActionResult, latency_ms: float) -> Reply:
+    """The shop's system answered a reply's call (or failed): the reply to send, stored as sent."""
+    return runtime.engine.fulfilment.complete(reply, result, latency_ms)
 
 
 def _answered(runtime: Runtime, incoming: Incoming, reply: Reply | None) -> Answered:
@@ -63,4 +74,7 @@ def press(runtime: Runtime, message_id: int, channel: str, user: str, choice: st
 @audited(AuditAction.FORGET, admin=False, detail=lambda counts, *_: json.dumps(counts))
 def forget(runtime: Runtime, actor: Actor, channel: str, user: str) -> dict[str, int]:
     """Erase everything stored about one customer; the audit row names only the channel (`actor`)."""
+    user_id = runtime.engine.messages.user_id_of(channel, user)
+    if user_id is not None:
+        runtime.engine.slots.drop(user_id)
     return erase(runtime.db, channel, user)

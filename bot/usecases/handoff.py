@@ -8,26 +8,29 @@ the customer reads is in their language (data/messages.toml).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.engine import Reply
+from bot.replies import Reply
 from bot.runtime import Runtime
 from bot.usecases.access import Actor, audited
 from storage.audit import AuditAction
-from storage.handoffs import Handoff, HandoffReason, HandoffStatus, TranscriptLine
+from storage.handoffs import HELD, Handoff, HandoffReason, HandoffStatus, TranscriptLine
 from storage.labels import LabelSource
 from storage.messages import Direction
 from training.policy import Action
 from training.storable import storable
 
 MAX_TITLE = 128  # Telegram's limit for a topic's name
+CLAIMED = " · 🙋 "  # before the name of who is on it, in a topic's title
 REASONS = {
     HandoffReason.ASKED: "asked for a person",
     HandoffReason.BUTTON: 'pressed "talk to a person"',
     HandoffReason.FALLBACKS: "{n} messages in a row the bot could not answer",
     HandoffReason.THUMBS_DOWN: "👎 on {n} answers in a row",
     HandoffReason.COMMAND: "typed /human",
+    HandoffReason.ACTION: "the shop's system said a person should take it",
 }
 
 
@@ -66,6 +69,14 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Where a relayed message's copy is: the chat (as stored) and the copy's message id there."""
+
+    chat_id: str
+    message_id: int
+
+
+@dataclass(frozen=True)
 class Due:
     """What the clock owes: pings for handoffs nobody answered, and handoffs gone idle, back to the bot."""
 
@@ -87,18 +98,54 @@ def opening(runtime: Runtime, handoff_id: int, display_name: str) -> Opening | N
     handoff = handoffs.get(handoff_id)
     if handoff is None or handoff.status != HandoffStatus.OPENING:
         return None
-    staff_chat = runtime.config.handoff.staff_chat_id
     topic = handoffs.topic(handoff.user_id)
-    reuse = topic is not None and int(topic.staff_chat_id) == staff_chat
+    reuse = topic is not None and int(topic.staff_chat_id) == runtime.config.handoff.staff_chat_id
+    return _opening(runtime, handoff, display_name, topic.thread_id if reuse else None, handoff.message_id)
+
+
+def topic_gone(runtime: Runtime, relay: Relay, display_name: str) -> Opening | None:
+    """Staff deleted a held handoff's topic by hand: a new one to open, its header with the conversation
+    before the message being relayed (which follows it). None when nobody holds the conversation now."""
+    handoff = runtime.engine.handoffs.get(relay.handoff_id)
+    if handoff is None or handoff.status not in HELD:
+        return None
+    opening = _opening(runtime, handoff, display_name, None, relay.message_id - 1)
+    if handoff.claimed_name is None:
+        return opening
+    return dataclasses.replace(opening, title=_claimed(opening.title, handoff.claimed_name))
+
+
+def _opening(runtime: Runtime, handoff: Handoff, display_name: str, thread_id: int | None,
+             until: int | None) -> Opening:
+    """`until`: the last message the header's transcript shows (None: the latest)."""
     language = _language(runtime, handoff)
     title = _title(handoff, display_name, language)
-    header = _header(runtime, handoff, display_name, language)
-    return Opening(handoff.id, staff_chat, topic.thread_id if reuse else None, title, header, handoff.proposed_intent)
+    header = _header(runtime, handoff, display_name, language, until)
+    return Opening(handoff.id, runtime.config.handoff.staff_chat_id, thread_id, title, header, handoff.proposed_intent)
 
 
 def opened(runtime: Runtime, handoff_id: int, thread_id: int, title: str) -> None:
     """The topic has the header: the conversation is with staff now, the model steps back."""
     runtime.engine.handoffs.opened(handoff_id, str(runtime.config.handoff.staff_chat_id), thread_id, title)
+
+
+def moved(runtime: Runtime, relay: Relay, thread_id: int, title: str) -> Relay:
+    """The held handoff lives in a new topic now (the old one was deleted): where the relay goes instead."""
+    runtime.engine.handoffs.moved(relay.handoff_id, thread_id, title)
+    return dataclasses.replace(relay, thread_id=thread_id)
+
+
+def topic_lost(runtime: Runtime, relay: Relay, reason: str) -> Reply:
+    """The customer's topic was deleted and no new one could be made: the handoff fails (the model answers
+    again) and the customer is given the shop's contact, stored as the answer to the message that could
+    not be relayed, instead of a promise that staff read it."""
+    engine = runtime.engine
+    handoff = engine.handoffs.get(relay.handoff_id)
+    text = engine.say("handoff", _language(runtime, handoff))
+    with runtime.db.atomic():
+        engine.handoffs.lost(handoff.id, reason)
+        engine.messages.add_reply(engine.messages.get(relay.message_id), text, None)
+    return Reply(text, relay.message_id, action=Action.HANDOFF)
 
 
 def not_opened(runtime: Runtime, handoff_id: int, reason: str) -> Reply:
@@ -125,7 +172,12 @@ def _title(handoff: Handoff, name: str, language: str) -> str:
     return f"#{handoff.user_id} · {name} · {language} · {what}"[:MAX_TITLE]
 
 
-def _header(runtime: Runtime, handoff: Handoff, name: str, language: str) -> str:
+def _claimed(title: str, name: str) -> str:
+    """A topic's title once a member of staff is on it: who, at a glance (in place of whoever was before)."""
+    return f"{title.split(CLAIMED)[0]}{CLAIMED}{name}"[:MAX_TITLE]
+
+
+def _header(runtime: Runtime, handoff: Handoff, name: str, language: str, until: int | None) -> str:
     settings = runtime.config.handoff
     n = settings.fallbacks_in_a_row if handoff.reason == HandoffReason.FALLBACKS else settings.thumbs_down_in_a_row
     customer = runtime.engine.messages.external_user(handoff.user_id)
@@ -136,7 +188,7 @@ def _header(runtime: Runtime, handoff: Handoff, name: str, language: str) -> str
     if handoff.proposed_intent:
         lines.append(f"The bot's best guess for their question: {handoff.proposed_intent}")
     transcript = [line for line in runtime.engine.handoffs.transcript(handoff.user_id, settings.transcript_messages + 1)
-                  if handoff.message_id is None or line.message_id <= handoff.message_id][-settings.transcript_messages:]
+                  if until is None or line.message_id <= until][-settings.transcript_messages:]
     if transcript:
         lines += ["", "Recent conversation (as stored, personal data redacted):", *map(_transcript_line, transcript)]
     lines += ["", "Write here to answer the customer (text, photos, files). Lines starting with // are notes "
@@ -199,6 +251,20 @@ def staff_message(runtime: Runtime, staff_chat_id: int, thread_id: int, author: 
     return Relay(handoff.id, stored, handoff.chat_id, None)
 
 
+def staff_edit(runtime: Runtime, staff_chat_id: int, thread_id: int, external_key: str, text: str) -> Copy | None:
+    """A member of staff edited a message of theirs that reached the customer: the stored text follows the
+    edit (redacted), and the customer's copy is to be edited. None when the topic holds no handoff or the
+    message never reached the customer (a note, or not delivered)."""
+    engine = runtime.engine
+    handoff = engine.handoffs.by_thread(str(staff_chat_id), thread_id)
+    copy = engine.handoffs.staff_copy(external_key) if handoff is not None else None
+    if copy is None:
+        return None
+    message_id, copy_chat_id, copy_id = copy
+    engine.messages.revise(message_id, storable(text, runtime.config.limits.max_text_chars))
+    return Copy(copy_chat_id, copy_id)
+
+
 def staff_topic(runtime: Runtime, channel: str, user: str) -> tuple[int, int] | None:
     """(staff chat, topic) of a customer, looked up before /forget erases the mapping."""
     user_id = runtime.engine.messages.user_id_of(channel, user)
@@ -234,7 +300,7 @@ def claim(runtime: Runtime, actor: Actor, staff_chat_id: int, thread_id: int, ha
     if handoff is None or not runtime.engine.handoffs.claim(handoff.id, actor.name, name):
         return None
     topic = runtime.engine.handoffs.topic(handoff.user_id)
-    title = f"{topic.title} · 🙋 {name}"[:MAX_TITLE] if topic else None
+    title = _claimed(topic.title, name) if topic else None
     return _change(runtime, handoff, "handoff_claimed", title, name=name)
 
 

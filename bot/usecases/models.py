@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.runtime import Runtime
 from bot.usecases.access import Actor, audited
+from storage.action_calls import EndpointFigures
 from storage.audit import AuditAction
 from training.classifier import Classifier, ModelLoadError
 from training.evaluate import as_answered, evaluate
@@ -38,6 +39,7 @@ class Status:
     next_run: datetime | None
     scheduled_here: bool  # False at the terminal: only the running Telegram bot schedules runs
     handoffs: dict  # storage.handoffs.Handoffs.figures: today, 7 days, first reply, containment
+    actions: list[EndpointFigures]  # calls to the shop's system in 7 days, per endpoint
 
 
 def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
@@ -82,7 +84,8 @@ def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_
     channel's to know (the bot's scheduler, or the schedule itself at the terminal)."""
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
     return Status(runtime.registry.live(), runtime.model.problem, pending, runtime.review.size(),
-                  runtime.runs.recent(5), next_run, scheduled_here, runtime.engine.handoffs.figures(datetime.now(UTC)))
+                  runtime.runs.recent(5), next_run, scheduled_here, runtime.engine.handoffs.figures(datetime.now(UTC)),
+                  runtime.engine.action_calls.figures())
 
 
 @audited(AuditAction.ROLLBACK)

@@ -172,6 +172,15 @@ class Customers:
         visible = channel or self._bot_sees(log, current)
         return self.state.push_update("edited_channel_post" if channel else "edited_message", current, visible)
 
+    def delete_in_private_chat(self, user: User, message: dict[str, Any]) -> None:
+        """The user deletes a message of their private chat with the bot, for both sides (Telegram sends the
+        bot no update for it; its later edits of the message fail with "message to edit not found")."""
+        log, current = self._stored(message)
+        if log.chat.type != "private" or log.chat.id != user.id:
+            raise ValueError("a user deletes for both sides only in their own private chat")
+        log.deleted.append(log.messages.pop(current["message_id"]))
+        self.state.notify()
+
     def post_to_channel(self, channel: Chat, text: str) -> dict[str, Any]:
         """A channel post (sender_chat, no from) for a bot that administers the channel."""
         log = self._log(channel, None)

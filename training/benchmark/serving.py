@@ -47,7 +47,8 @@ def peak_rss_mb() -> float:
 
 def percentiles(latencies_ms: Sequence[float]) -> dict:
     values = np.asarray(latencies_ms, dtype=float)
-    return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
+    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+            "p99": float(np.percentile(values, 99)),
             "mean": float(values.mean()), "n": int(values.size)}
 
 
