@@ -39,8 +39,9 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
-# Reliability (about 22 minutes on two cores): the soak under injected faults, the kill -9 loops and
-# every hypothesis property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md.
+# Reliability: the soak under injected faults, the kill -9 loops, the handoff soak and every hypothesis
+# property test at 10,000 examples; figures in bench/soak.json, see RELIABILITY.md. It took 22 minutes
+# on two cores before the handoff soak joined; that adds SOAK_MESSAGES at about 21 a second.
 # No pytest log capture: it keeps every record (and the frames of its exception), which the memory
 # samples would count as the bot's growth.
 SOAK_MESSAGES ?= 20000
