@@ -282,3 +282,21 @@ def test_action_a_suggestion_pressed_for_an_intent_with_an_action_asks_for_its_s
     assert reply.action == Action.SUGGEST
     pressed = runtime.engine.choose(reply.message_id, "console", "ann", "order_status")
     assert (pressed.action, pressed.text) == (Action.ASK, question(runtime, "order_id"))
+
+
+def test_action_status_shows_each_endpoints_calls_and_an_open_circuit(runtime):
+    from datetime import datetime as dt
+
+    from bot.actions import BreakerState, Circuit
+    from bot.summaries import status_text
+    from bot.usecases import models
+    from bot.usecases.access import Actor
+
+    runtime.engine.fulfilment.complete(called(runtime), ActionResult(Outcome.OK, text="Shipped."), 12.0)
+    runtime.engine.fulfilment.complete(called(runtime), ActionResult(Outcome.FAILED, reason="timeout"), 4000.0)
+    status = models.status(runtime, Actor("cli:test", admin=True), None, False)
+    opened = BreakerState(Circuit.OPEN, 5, dt(2026, 12, 7, 18, 0, tzinfo=UTC))
+    text = status_text(status, {"order_status": opened, "refund_status": BreakerState(Circuit.CLOSED, 0, None)})
+    assert "Shop system order_status (7 days): 1 failed, 1 ok; median 2006 ms" in text
+    assert "SHOP SYSTEM order_status: circuit open after 5 failures in a row until 18:00:00 UTC" in text
+    assert "refund_status" not in text  # a closed circuit is nothing to act on

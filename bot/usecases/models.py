@@ -85,7 +85,7 @@ def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
     return Status(runtime.registry.live(), runtime.model.problem, pending, runtime.review.size(),
                   runtime.runs.recent(5), next_run, scheduled_here, runtime.engine.handoffs.figures(datetime.now(UTC)),
-                  runtime.engine.action_calls.figures())
+                  runtime.engine.fulfilment.calls.figures())
 
 
 @audited(AuditAction.ROLLBACK)
