@@ -147,13 +147,13 @@ class Fulfilment:
             text = result.text or render(template, result, call.slots, self.shop_fields)
             if text is not None:
                 return dataclasses.replace(done, text=text)
+            log.warning("action %s answered without a field its %s template names", call.endpoint, language)
         elif result.outcome == Outcome.NOT_FOUND:
             text = result.text or self.say("action_not_found", language)
             return dataclasses.replace(done, text=text, buttons=self.person_button(language), action=Action.ANSWER)
         elif result.outcome == Outcome.HANDOFF:
             handed = self.hand_over(self.messages.get(reply.message_id), HandoffReason.ACTION, language)
             return dataclasses.replace(handed, text="\n\n".join(t for t in (result.text, handed.text) if t))
-        log.warning("action %s for message %s failed: %s", call.endpoint, reply.message_id, result.reason)
         text = f"{reply.text}\n\n{self.say('action_failed', language)}"
         return dataclasses.replace(done, text=text, buttons=self.person_button(language) + RATINGS)
 

@@ -266,7 +266,7 @@ def test_action_handoff_outcome_hands_over_for_real(runtime):
     assert runtime.engine.say("handoff", "en") in final.text
 
 
-def test_action_of_an_endpoint_the_shop_did_not_configure_gives_the_static_answer(tmp_path, monkeypatch):
+def test_action_of_an_endpoint_the_shop_did_not_configure_gives_the_static_answer(tmp_path):
     runtime = open_runtime(load_config(write_config(tmp_path)))  # no [actions.endpoints]
     runtime.model.current = FixedRanker(runtime.domain.names, ANSWERS)
     try:

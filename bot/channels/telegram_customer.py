@@ -118,6 +118,8 @@ async def on_cancel(update: Update, context: Context) -> None:
     """/cancel: drop the question the bot asked ("Which order is it about?")."""
     answered = await context.bot_data.worker.run(conversation.cancel, incoming_of(update, "/cancel"))
     await deliver(update, context, answered.reply)
+    if answered.alert:
+        await alert_admins(context, answered.alert)
 
 
 async def on_other(update: Update, context: Context) -> None:
