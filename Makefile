@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The stamp is newer than pyproject.toml once the venv matches it: no reinstall on a second call.
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint test-e2e bench soak model clean
+.PHONY: run test lint test-e2e bench soak fresh model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ soak: $(STAMP)
 	rm -f bench/soak.json
 	SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_USERS=$(SOAK_USERS) SOAK_KILLS=$(SOAK_KILLS) HYPOTHESIS_PROFILE=soak \
 		$(BIN)/python -m pytest -m "soak or hypothesis" -p no:logging --durations=0
+
+# `make run` on a fresh clone of HEAD (commit first): venv, starter model, an order question answered by the demo shop.
+fresh: $(STAMP)
+	$(BIN)/python -m pytest -m fresh -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -15,6 +15,7 @@ BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURES = BENCH / "figures"
 TUNE_RECORD = BENCH / "experiments" / "tune.jsonl"  # one line per bench/experiments/tune.py run
 STARTER_CV_RECORD = BENCH / "experiments" / "starter_cv.jsonl"  # one line per bench/experiments/starter_cv.py run
+AB_DESIGN_RECORD = BENCH / "experiments" / "ab_design.jsonl"  # one line per bench/experiments/ab_design.py run
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -9,12 +9,13 @@ ratios are of numbers from that same run.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from bench.files import BENCHMARKS, FIGURES, RESULTS, ROOT, STARTER_CV_RECORD, TUNE_RECORD
+from bench.files import AB_DESIGN_RECORD, BENCHMARKS, FIGURES, RESULTS, ROOT, STARTER_CV_RECORD, TUNE_RECORD
 
 SYSTEM_NAMES = {"supportbot": "supportbot (ours)", "tfidf_linearsvc": "TF-IDF + LinearSVC", "fasttext": "fastText"}
 SCALING_FIGURE = "retrain_scaling.png"  # in FIGURES
@@ -199,6 +200,8 @@ def render(results: dict) -> str:
     ]
     lines += actions_section(results.get("actions"))
     lines += handoff_pace_section(results.get("handoff_pace"))
+    lines += stats_section(results.get("stats"))
+    lines += ab_section(results.get("ab"), results.get("ab_memory"))
     lines += [
         "## Retraining time vs data size",
         "",
@@ -283,10 +286,11 @@ def actions_section(a: dict | None) -> list[str]:
         f"| those {slow['slow_users']} customers' answers | {_p(slow['slow_answers_ms'])} |",
         "",
         f"An action adds {a['telegram']['added_p50_ms']:.1f} ms to the median answer. The call is awaited on the event "
-        "loop, never on the worker that owns the database and the model, so no answer is computed behind it; what "
-        "other customers feel while a call is out is the polling ledger (bot/channels/delivery.py): the next getUpdates "
-        "waits up to SETTLE_SECONDS (1 s) for the slow update before it confirms only what finished and fetches past "
-        "it, which is what the p99 of the row above shows.",
+        "loop, never on the worker that owns the database and the model, so no answer is computed behind it, and the "
+        "update of a message waiting on the shop is confirmed to Telegram as soon as the message is stored "
+        "(bot/channels/delivery.py), so the polling ledger holds nobody's updates back behind a slow call: other "
+        f"customers' p99 is {slow['plain_beside_slow_ms']['p99']:.0f} ms beside the slow endpoint and "
+        f"{slow['plain_alone_ms']['p99']:.0f} ms without it.",
         "",
     ]
 
@@ -315,6 +319,146 @@ def handoff_pace_section(pace: dict | None) -> list[str]:
         lines += ["", f"Measured alone by `{alone['command']}` on {alone['date']} (load average "
                   f"{', '.join(map(str, alone['load_average_start']))} at the start), not in the run above."]
     return [*lines, ""]
+
+
+def _timed(what: str, t: dict) -> str:
+    return f"| {what} | {t['median']:.1f} | {t['min']:.1f} | {t['max']:.1f} | {len(t['runs'])} |"
+
+
+def stats_section(s: dict | None) -> list[str]:
+    """How long /stats takes on a million messages, and what outcomes cost an answer (absent from results measured
+    before the phase existed)."""
+    if s is None:
+        return []
+    kept = s["bookkeeping_ms"]
+    lines = [
+        "## Outcomes and /stats on a million messages",
+        "",
+        f"`bench/phases/stats.py`: a database with the real schema and indexes holding {s['messages']:,} messages "
+        f"({s['answered']:,} customer messages from {s['customers']:,} customers over {s['days']} days, each answered, "
+        f"with its prediction and outcome row; {s['fallbacks']:,} fallbacks), {s['db_mb']:.0f} MB, built in "
+        f"{s['build_s']:.0f} s. The default /stats window ({s['days']} days) counts all {s['counted']:,} answers: the "
+        "worst case for it. Times of the real runtime over that file:",
+        "",
+        "| what | median (ms) | min (ms) | max (ms) | runs |",
+        "|---|---|---|---|---|",
+        _timed("/stats and `supportbot stats`: what went quiet resolved, three queries on covering indexes, the tallies",
+               s["stats_ms"]),
+        _timed("its text", s["text_ms"]),
+        _timed("the chart (PNG, matplotlib's Agg canvas)", s["chart_ms"]),
+        "",
+        f"The first chart in a process also imports matplotlib: {s['chart_first_ms']:.0f} ms. What an answer adds for "
+        f"its outcome there (the customer's open row found through its index and decided, a row added): p50 "
+        f"{kept['p50']:.2f} ms, p99 {kept['p99']:.2f} ms over {kept['n']:,} answers. The clock's job resolved "
+        f"{s['expired']:,} rows whose window had passed in {s['expire_ms']:.0f} ms.",
+    ]
+    if (alone := s.get("measured")) is not None:
+        lines += ["", f"Measured alone by `{alone['command']}` on {alone['date']} (load average "
+                  f"{', '.join(map(str, alone['load_average_start']))} at the start), not in the run above."]
+    return [*lines, ""]
+
+
+def _wilson(share: float, n: int) -> str:
+    """The 95% Wilson interval of a share measured over n runs."""
+    z = 1.96
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"{_pct(max(centre - half, 0))}–{_pct(min(centre + half, 1))}"
+
+
+AB_TARGETS = {"worse": ("rollback", "≥ 95% rolled back"), "better": ("promote", "≥ 80% promoted"),
+              "same": ("rollback", "≤ 5% rolled back")}
+
+
+def ab_section(ab: dict | None, memory: dict | None) -> list[str]:
+    """A/B tests simulated: how often each case was decided right, how long it took; what two models cost in
+    memory; and the designs tried (absent from results measured before the phases existed)."""
+    if ab is None:
+        return []
+    d, r, t, runs = ab["design"], ab["reactions"], ab["traffic"], ab["runs_per_case"]
+    lines = [
+        "## A/B tests of candidate models (simulated)",
+        "",
+        f"`bench/phases/ab.py` (bench/ab_simulation.py): {runs} tests per case, each with its own seed, at "
+        f"{t['conversations_per_day']} conversations a day ({t['returning']:.0%} of them by customers seen before), "
+        f"the candidate on {d['share']:.0%} of customers by the bot's own sticky assignment, at most {d['max_days']} "
+        "nights, each night decided by `training.ab_decision.look`, the function the bot's nightly look calls. "
+        "Customers ask the starter domain's questions (training and gold examples); a right answer is resolved "
+        f"with probability {r['right_resolved']}, else the customer asks for a person; a wrong one is rephrased or "
+        f"👎'd with probability {r['wrong_complains']} ({r['thumbs_down_share']:.0%} of those 👎, and the customer "
+        "asks again), else the customer goes quiet, which counts as resolved as it does in the bot; a conversation "
+        f"has at most {r['max_answers']} answers, its last failure a request for a person. The design is "
+        f"config.toml's [promotion]: margin {100 * d['margin']:g} points on the resolved rate, guards' margins "
+        f"{100 * d['handoff_margin']:g} (handoff) and {100 * d['thumbs_down_margin']:g} (👎) points, alpha "
+        f"{d['alpha_promote']} to promote, {d['alpha_rollback']} to roll back, {d['alpha_guards']} per guard, spent "
+        f"over the nights (O'Brien–Fleming). {ab['seconds']:.0f} s for all {3 * runs} tests.",
+        "",
+        "| case | live resolves | candidate resolves | rolled back | promoted | no decision (live kept) | target | "
+        "95% interval of the target's share | median conversations to decide | median nights |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, case in ab["cases"].items():
+        v = case["verdicts"]
+        verdict, target = AB_TARGETS[name]
+        lines.append(f"| {name} | {_pct(case['live_resolved'])} | {_pct(case['candidate_resolved'])} | "
+                     f"{_pct(v['rollback'])} | {_pct(v['promote'])} | {_pct(v['expire'])} | {target} | "
+                     f"{_wilson(v[verdict], runs)} | {case['median_conversations']:,.0f} | {case['median_days']:g} |")
+    lines += ["", "Conversations to decide count both arms, up to the night that decided (all 28 nights' when none did)."]
+    lines += _ab_memory(memory) + _ab_designs(_jsonl(AB_DESIGN_RECORD))
+    if (alone := ab.get("measured")) is not None:
+        lines += ["", f"Simulated alone by `{alone['command']}` on {alone['date']}, not in the run above."]
+    return [*lines, ""]
+
+
+def _ab_memory(memory: dict | None) -> list[str]:
+    if memory is None:
+        return []
+    lines = [
+        "",
+        "Memory with two models (`bench/phases/ab_memory.py`: the starter model, and a copy of it as an A/B test's "
+        f"candidate on half the customers, {memory['handled_per_round']} gold messages answered through "
+        "`Engine.handle` with each):",
+        "",
+        "| the bot process | RSS (MB) |",
+        "|---|---|",
+        f"| serving path and the A/B modules, live model alone | {memory['rss_one_model_mb']:.0f} |",
+        f"| the same, live model and candidate | {memory['rss_two_models_mb']:.0f} |",
+        f"| everything `supportbot run` imports ({', '.join(memory['the_rest'])} too), two models | "
+        f"{memory['rss_two_models_whole_bot_mb']:.0f} |",
+        "",
+        f"The candidate adds {memory['rss_two_models_mb'] - memory['rss_one_model_mb']:.0f} MB. Against the 150 MB "
+        f"asked for with two models: the serving path {'stays under' if memory['rss_two_models_mb'] < 150 else 'is over'} "
+        f"it; the whole process is {memory['rss_two_models_whole_bot_mb'] - memory['rss_two_models_mb']:.0f} MB "
+        f"bigger{_loaded(memory.get('libraries_after_the_rest'))}: `supportbot run` imports every command "
+        "(the gold-set evaluation's scikit-learn and scipy only when an evaluation runs, never to answer). The A/B "
+        "test itself adds no library to the bot process: its boundaries are computed with scipy when a test is "
+        "designed, in the training process, and stored with it.",
+    ]
+    if (alone := memory.get("measured")) is not None:
+        lines += ["", f"Measured alone by `{alone['command']}` on {alone['date']}, not in the run above."]
+    return lines
+
+
+def _loaded(libraries: list[str] | None) -> str:
+    """Which heavy libraries the whole process had loaded (measured since the phase recorded them)."""
+    return f" ({', '.join(libraries)} loaded)" if libraries else ""
+
+
+def _ab_designs(rows: list[dict]) -> list[str]:
+    """The designs tried before the shipped one, one row per `bench/experiments/ab_design.py` run."""
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Designs tried (`.venv/bin/python -m bench.experiments.ab_design NAME OVERRIDES NOTE`, "
+        f"`{AB_DESIGN_RECORD.relative_to(ROOT)}`; the same simulation and seeds):",
+        "",
+        "| run | what changed | tests per case | worse rolled back | better promoted | same rolled back | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['name']} | {r['note']} | {r['runs_per_case']} | {_pct(r['worse_rollback_rate'])} | "
+              f"{_pct(r['better_promote_rate'])} | {_pct(r['same_false_rollback_rate'])} | {r['seconds']} |" for r in rows]
+    return lines
 
 
 def policy_choice(starter: dict, cv: dict | None) -> list[str]:
@@ -383,7 +527,8 @@ def starter_experiments(path: Path) -> list[str]:
 
 
 def experiments(path: Path) -> list[str]:
-    """Model selection on BANKING77's validation split, one row per `bench/experiments/tune.py` run."""
+    """Model selection on validation splits (BANKING77's, then both BANKING77's and HWU64's), one row per
+    `bench/experiments/tune.py` run."""
     rows = _jsonl(path)
     if not rows:
         return []
@@ -400,11 +545,15 @@ def experiments(path: Path) -> list[str]:
         "below the baseline. Times are wall seconds on the shared two-core machine, "
         "often with two runs side by side (load average in the last column), so compare them loosely.",
         "",
-        "| run | what changed | validation accuracy | train (s) | epochs | load |",
-        "|---|---|---|---|---|---|",
+        "Since the rows that name a data set, each setting is scored on the validation splits of both BANKING77 and "
+        "HWU64 (10% held out), never one alone; rows without one are BANKING77's. The rows with StackedBiLSTM "
+        "ran with the members' LSTMs in one loop, `[model] recurrent = \"stacked\"` today.",
+        "",
+        "| run | data | what changed | validation accuracy | train (s) | epochs | load |",
+        "|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r['name']} | {r['note']} | {r['val_accuracy']:.4f} | {r['train_s']:.0f} | {r['epochs']} | "
-              f"{r['load_average']} |" for r in rows]
+    lines += [f"| {r['name']} | {r.get('data', 'banking77')} | {r['note']} | {r['val_accuracy']:.4f} | "
+              f"{r['train_s']:.0f} | {r['epochs']} | {r['load_average']} |" for r in rows]
     lines += [
         "",
         "What helped: a high peak learning rate with cosine decay (the higher the peak, up to 0.02, the better: "

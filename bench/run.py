@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench.run [--keep]
     .venv/bin/python -m bench.run --phase handoff_pace    # one phase alone, into bench/results.json
+    .venv/bin/python -m bench.run --phase stats           # /stats on a database of a million messages
     .venv/bin/python -m bench.run --phase actions         # after training the starter model it needs
+    .venv/bin/python -m bench.run --phase ab              # A/B tests simulated (ab_memory: two models' memory)
 
 Each phase is its own Python process (`python -m bench.phases.NAME`), so no phase measures memory or speed with
 another's libraries loaded (the serving phase must not even have TensorFlow imported), and the
@@ -29,8 +31,8 @@ from bench.report import write_report
 
 SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
 SCALING_EPOCHS = 3  # fixed epochs per size: see bench/phases/scaling.py
-ALONE = ("handoff_pace",)  # phases `--phase` can run alone: they need no starter model
-AFTER_STARTER = ("actions",)  # phases `--phase` runs after training the starter model they need
+ALONE = ("handoff_pace", "stats", "ab")  # phases `--phase` can run alone: they need no starter model
+AFTER_STARTER = ("actions", "ab_memory")  # phases `--phase` runs after training the starter model they need
 BANKING77_COMMAND = ["benchmark", "--train", str(BANKING77 / "train.csv"), "--test", str(BANKING77 / "test.csv"),
                      "--baselines", "--json"]
 
@@ -104,6 +106,10 @@ def main(keep: bool = False) -> None:
         actions = phases.run("actions", [*phase("actions"), str(work), str(work / "actions.json")], work / "actions.json")
         handoff_pace = phases.run("handoff_pace", [*phase("handoff_pace"), str(work), str(work / "handoff_pace.json")],
                                   work / "handoff_pace.json")
+        stats = phases.run("stats", [*phase("stats"), str(work), str(work / "stats.json")], work / "stats.json")
+        ab = phases.run("ab", [*phase("ab"), str(work), str(work / "ab.json")], work / "ab.json")
+        ab_memory = phases.run("ab_memory", [*phase("ab_memory"), str(work), str(work / "ab_memory.json")],
+                               work / "ab_memory.json")
         banking77 = phases.run("banking77", ["-m", "bot.cli", *BANKING77_COMMAND])
         scaling = [phases.run(f"scaling_{n}", [*phase("scaling"), str(n), str(work / f"scaling_{n}.json"),
                                                str(SCALING_EPOCHS)], work / f"scaling_{n}.json")
@@ -128,6 +134,9 @@ def main(keep: bool = False) -> None:
                 "unlimited_ratio_to_echo": e2e["unlimited_msgs_per_s"] / e2e["echo_msgs_per_s"]},
         "actions": actions,
         "handoff_pace": handoff_pace,
+        "stats": stats,
+        "ab": ab,
+        "ab_memory": ab_memory,
         "retrain_scaling": scaling,
         "starter": starter | {"config": "config.toml"},
         "starter_cv": cv,

@@ -17,8 +17,9 @@ from sqlite_utils import Database
 
 from bot.fulfilment import Fulfilment
 from bot.handover import Handover
+from bot.outcomes import OutcomeTracker
 from bot.pending import PendingWrites
-from bot.replies import RATINGS, Button, Control, Incoming, Reply, person_button
+from bot.replies import RATINGS, SLOT_CHOICE, Button, Control, Incoming, Reply, person_button
 from bot.slots import is_cancel
 from storage.feedback import Feedback
 from storage.handoffs import HELD, HandoffReason, Handoffs
@@ -66,6 +67,7 @@ class Engine:
         self.handover = Handover(self.handoffs, self.messages, config, self.say)
         self.fulfilment = Fulfilment(db, domain, config, (self.say, self.response, self.shop_fields), self._hand_over)
         self.slots = self.fulfilment.slots
+        self.outcomes = OutcomeTracker(db, config)  # what became of each answer (bot/outcomes.py)
 
     def say(self, key: str, language: str, **fields: object) -> str:
         """One of the bot's own phrases, with the shop's name, contact and hours (and `fields`) filled in."""
@@ -162,7 +164,7 @@ class Engine:
             self.slots.clear(stored.user_id)
             return Reply(self.say("slot_cancelled", language or self.reply_language(None)), stored.id,
                          action=Action.CANCELLED), None
-        reply, prediction = self._answer(stored.text, language, stored.id)
+        reply, prediction = self._answer(stored.text, language, stored.id, stored.user_id)
         if prediction is not None:
             prediction["entities"] = _storable_entities(entities)
         if awaiting is not None and (continued := self.fulfilment.resume(stored, awaiting, reply, entities, raw)) is not None:
@@ -197,16 +199,18 @@ class Engine:
         return reply, prediction
 
     def _hand_over(self, message: StoredMessage, reason: HandoffReason, language: str) -> Reply:
+        self.outcomes.handed_over(message.user_id)
         handoff, text = self.handover.request(message, reason, language)
         if handoff.status in HELD:
             text = self.say("handoff_already", language)
         return Reply(text, message.id, action=Action.HANDOFF, intent=HANDOFF_INTENT, handoff_id=handoff.id)
 
     def _store_reply(self, stored: StoredMessage, reply: Reply, prediction: dict | None) -> None:
-        """The answer, its prediction and the buttons it offers, together."""
+        """The answer, its prediction, the buttons it offers and its outcome row (bot/outcomes.py), together."""
         with self.messages.db.atomic():
             self.messages.add_reply(stored, reply.text, prediction)
             self.offers.add(stored.id, (b.choice for b in reply.buttons))
+            self.outcomes.replied(stored, reply, prediction)
 
     def unanswered(self, external_key: str) -> Reply | None:
         """The reply to a redelivered update whose stored answer never reached the customer.
@@ -234,19 +238,40 @@ class Engine:
         decision = decide(prediction["topk"], self.config.policy)
         return dataclasses.replace(self._render(decision, stored.id, self.reply_language(stored.language)), text=text)
 
-    def _answer(self, text: str, language: str | None, message_id: int | None) -> tuple[Reply, dict | None]:
+    def interrupted(self, channel: str, since: str) -> list[tuple[str, Reply]]:
+        """(chat, reply) for each answer through the shop's system that a crash cut short or left unsent.
+
+        Their updates were released before the call (bot/channels/delivery.py), so Telegram will not
+        deliver them again: the channel sends these at its next start. A call that never ended counts
+        as failed (the general answer, an apology, a person); one that ended gives its stored answer.
+        """
+        found = []
+        for stored, key, name in self.messages.undelivered_answers(channel, since, Action.ANSWER):
+            intent = self.domain.intents.get(name)
+            if intent is None or not self.fulfilment.calls_out(intent):
+                continue  # answered without a call: its update was never released, Telegram delivers it again
+            if not self.fulfilment.calls.recorded(stored.id):
+                found.append((stored.chat_id, self.fulfilment.interrupted(stored, intent)))
+            elif (reply := self.unanswered(key)) is not None:
+                found.append((stored.chat_id, reply))
+        return found
+
+    def _answer(self, text: str, language: str | None, message_id: int | None,
+                customer: int | None = None) -> tuple[Reply, dict | None]:
+        """The model's answer; `customer` (users.id) picks the model of their arm while an A/B test runs."""
         if language is None:  # the model knows English and Chinese only: no guess, the shop's contact
             return Reply(self.say("unsupported_language", self.reply_language(None)), message_id,
                          action=Action.UNSUPPORTED), None
         if not tokenize(text):
             return Reply(self.say("empty", language), message_id, action=Action.EMPTY), None
-        classifier = self.model.current
+        classifier, arm = self.model.for_customer(customer)
         if classifier is None:  # said honestly: nobody is answering in its place
             return Reply(self.say("unavailable", language), message_id, action=Action.UNAVAILABLE), None
         topk = classifier.predict(text, self.config.policy.top_k, self.config.policy.out_of_scope_weight)
         decision = decide(topk, self.config.policy)
         prediction = {
             "model_version": classifier.version,
+            "arm": arm,
             "intent": decision.intent,
             "confidence": decision.confidence,
             "topk": topk,
@@ -315,6 +340,8 @@ class Engine:
             return self._hand_over(message, HandoffReason.BUTTON, language)
         if choice in (Control.UP, Control.DOWN):
             return self._feedback(message, prediction, choice == Control.UP, language)
+        if choice.startswith(SLOT_CHOICE):  # one of the values offered with the bot's question (a recent order)
+            return self.fulfilment.pick(message, choice.removeprefix(SLOT_CHOICE)) or expired
         if choice not in self.domain.intents or self.labels.exists_for(message_id):
             return expired
         self.labels.add(message_id, choice, LabelSource.SUGGESTION)
@@ -329,6 +356,7 @@ class Engine:
     def _feedback(self, message: StoredMessage, prediction: dict, positive: bool, language: str) -> Reply:
         if not self.feedback.add(message.id, positive):
             return Reply(self.say("choice_expired", language), message.id, action=Action.REFUSED)
+        self.outcomes.rated(message, positive)
         if positive:
             return Reply(self.say("feedback_thanks", language), message.id, action=Action.FEEDBACK)
         if self.handover.after_thumbs_down(message.user_id):

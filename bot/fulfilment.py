@@ -12,20 +12,23 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 
 from sqlite_utils import Database
 
-from bot.actions import ActionCall, ActionResult, Outcome, render
-from bot.replies import RATINGS, Button, Reply, person_button
+from bot.account_link import LinkRefused, LinkToken, read_token
+from bot.actions import ActionCall, ActionResult, Outcome, failed, render
+from bot.replies import RATINGS, SLOT_CHOICE, Button, Reply, person_button
 from bot.slots import SlotFilling
+from storage.accounts import AccountLinks
 from storage.action_calls import ActionCalls
 from storage.dialogue import Awaiting, Dialogue
 from storage.handoffs import HandoffReason
 from storage.messages import Messages, StoredMessage
 from storage.offers import Offers
 from training.config import Config
-from training.domain import OUT_OF_SCOPE, Domain, Intent
+from training.domain import OUT_OF_SCOPE, Domain, Intent, Slot
 from training.entities import Entity, extract
 from training.policy import Action
 from training.storable import storable
@@ -43,6 +46,7 @@ class Fulfilment:
     def __init__(self, db: Database, domain: Domain, config: Config, phrases: Phrases, hand_over: HandOver) -> None:
         self.slots = SlotFilling(Dialogue(db), config.slots)
         self.calls = ActionCalls(db)
+        self.accounts = AccountLinks(db)
         self.messages = Messages(db)
         self.offers = Offers(db)
         self.domain = domain
@@ -109,19 +113,65 @@ class Fulfilment:
 
     def serve(self, stored: StoredMessage, intent: Intent, known: dict[str, str]) -> Reply:
         """Ask for the first slot still missing, or hand the call to the channel (which awaits it off the
-        worker); an action whose endpoint this shop did not configure gets the static answer."""
+        worker); an action whose endpoint this shop did not configure gets the static answer. A customer
+        who linked their account is not asked to prove who they are, and the shop hears which account."""
         language = self._language(stored)
         static = Reply(self.response(intent.name, language), stored.id, RATINGS, Action.ANSWER, intent.name)
         spec = intent.action
-        if spec is None or spec.endpoint not in self.config.actions.endpoints:
+        if not self.calls_out(intent):
             return static
-        missing = self.slots.missing(intent, known)
+        account = self.accounts.account(stored.user_id)
+        missing = self.slots.missing(intent, known, linked=account is not None)
         if missing is not None:
             self.slots.ask(stored.user_id, intent, missing, known, stored.id)
-            return Reply(intent.slots[missing].question[language], stored.id, action=Action.ASK, intent=intent.name)
+            question = Reply(intent.slots[missing].question[language], stored.id, action=Action.ASK, intent=intent.name)
+            return self._offering_choices(question, intent.slots[missing], language, account, stored.user_id)
         self.slots.clear(stored.user_id)
-        call = ActionCall(intent.name, spec.endpoint, known, language, self.customer(stored.user_id), spec.idempotent)
+        call = ActionCall(intent.name, spec.endpoint, known, language, self.customer(stored.user_id), spec.idempotent,
+                          account)
         return dataclasses.replace(static, call=call)
+
+    def _offering_choices(self, question: Reply, slot: Slot, language: str, account: str | None,
+                          user_id: int) -> Reply:
+        """A linked customer's question comes with buttons (their recent orders) where the slot names an
+        endpoint offering them: the channel calls it (with the account alone), and `complete` adds them."""
+        if account is None or slot.choices not in self.config.actions.endpoints:
+            return question
+        call = ActionCall(question.intent, slot.choices, {}, language, self.customer(user_id), True, account)
+        return dataclasses.replace(question, call=call)
+
+    def pick(self, message: StoredMessage, value: str) -> Reply | None:
+        """A button offered with the bot's question pressed: the slot filled with its value, then on as if
+        typed. None when that question is no longer open (answered, cancelled or lapsed)."""
+        awaiting = self.slots.awaiting(message.user_id)
+        intent = self.domain.intents.get(awaiting.intent) if awaiting else None
+        if awaiting is None or awaiting.message_id != message.id or intent is None:
+            return None
+        return self.serve(message, intent, {**self.slots.known(awaiting), awaiting.slot: value})
+
+    def link(self, user_id: int, payload: str, language: str) -> tuple[str, LinkRefused | None]:
+        """/start with a token from the shop's deep link: the customer's chat linked to their account
+        (bot/account_link.py). The reply, and why nothing was linked (None: linked)."""
+        secret = os.environ.get(SECRET_ENV, "").encode()
+        token = read_token(secret, payload, time.time()) if secret else LinkRefused.FORGED
+        if isinstance(token, LinkToken) and not self.accounts.link(user_id, token.account, token.digest, token.expires):
+            token = LinkRefused.USED
+        if isinstance(token, LinkToken):
+            return self.say("account_linked", language), None
+        key = "link_expired" if token in (LinkRefused.EXPIRED, LinkRefused.USED) else "link_invalid"
+        return self.say(key, language), token
+
+    def calls_out(self, intent: Intent) -> bool:
+        """Whether answering `intent` calls the shop's system: it has an action this shop configured."""
+        return intent.action is not None and intent.action.endpoint in self.config.actions.endpoints
+
+    def interrupted(self, stored: StoredMessage, intent: Intent) -> Reply:
+        """A call the bot stopped in the middle of (a crash, a kill): recorded as failed, and the answer
+        stored and returned is what any failed call gives: the general answer, an apology and a person."""
+        language, spec = self._language(stored), intent.action
+        call = ActionCall(intent.name, spec.endpoint, {}, language, self.customer(stored.user_id), spec.idempotent)
+        reply = Reply(self.response(intent.name, language), stored.id, RATINGS, Action.ANSWER, intent.name, call=call)
+        return self.complete(reply, failed("the bot stopped during the call"), 0.0)
 
     def customer(self, user_id: int) -> str:
         """The customer as the shop's system sees them: stable, but no Telegram id (an HMAC of our own id)."""
@@ -130,9 +180,14 @@ class Fulfilment:
 
     def complete(self, reply: Reply, result: ActionResult, latency_ms: float) -> Reply:
         """The shop's system answered (or failed): the reply to send, stored in place of the answer
-        without it; a failure gives the static answer, an apology and a person."""
+        without it; a failure gives the static answer, an apology and a person. A question's call only
+        adds buttons to it: without them (a failure, no choices) it is asked as it is."""
         call = reply.call
         self.calls.record(reply.message_id, call.endpoint, result.outcome, latency_ms, result.reason)
+        if reply.action == Action.ASK:
+            buttons = tuple(Button(c.label, f"{SLOT_CHOICE}{c.value}") for c in result.choices)
+            self.offers.add(reply.message_id, (b.choice for b in buttons))
+            return dataclasses.replace(reply, call=None, buttons=buttons)
         final = self._outcome(reply, result)
         with self.messages.db.atomic():
             self.messages.revise_reply(reply.message_id, storable(final.text, self.config.limits.max_text_chars))

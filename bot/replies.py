@@ -21,6 +21,9 @@ class Control(StrEnum):
     DOWN = "down"
 
 
+SLOT_CHOICE = "slot:"  # a button's choice that fills the slot the bot asked for: "slot:10023"
+
+
 @dataclass(frozen=True)
 class Incoming:
     channel: str

@@ -86,8 +86,10 @@ class SlotFilling:
         return found
 
     @staticmethod
-    def missing(intent: Intent, known: Mapping[str, str]) -> str | None:
-        return next((name for name in intent.requires if name not in known), None)
+    def missing(intent: Intent, known: Mapping[str, str], linked: bool = False) -> str | None:
+        """The first required slot not known yet; a customer whose account is linked proves nothing."""
+        return next((name for name in intent.requires if name not in known and not (linked and intent.slots[name].proof)),
+                    None)
 
     def ask(self, user_id: int, intent: Intent, slot: str, known: Mapping[str, str], message_id: int | None,
             attempts: int = 0) -> None:

@@ -8,6 +8,7 @@ from bot.actions import BreakerState, Circuit
 from bot.usecases.models import Status
 from storage.action_calls import EndpointFigures
 from storage.runs import RunStatus
+from training.serving import Canary
 
 
 def _f1(metrics: dict | None) -> str:
@@ -35,7 +36,9 @@ def run_result(run: dict) -> str:
     m, counts = run["metrics"], run["counts"]
     new = counts.get("collect", {}).get("new", 0)
     learned = counts.get("train", {}).get("from_conversations", 0)
-    verdict = f"promoted: {run['candidate_version']} is live" if run["status"] == RunStatus.PROMOTED else "rejected"
+    verdict = {RunStatus.PROMOTED: f"promoted: {run['candidate_version']} is live",
+               RunStatus.TESTING: f"passed the gate: {run['candidate_version']} is tested on some customers first (A/B)",
+               }.get(run["status"], "rejected")
     return (
         f"Training run {run['id']} {verdict}.\n"
         f"macro-F1: live {_f1(m.get('live'))} → candidate {_f1(m.get('candidate'))}\n"
@@ -66,6 +69,8 @@ def status_text(status: Status, breakers: Mapping[str, BreakerState] | None = No
         lines.append("No live model yet: `supportbot train` trains the starter model.")
     if status.problem:
         lines.append(f"NOT ANSWERING AS LIVE: {status.problem}")
+    if status.canary:
+        lines.append(_canary_line(status.canary))
     lines.append(f"Collected but not yet trained on: {status.untrained_labels} labelled examples")
     lines.append(f"Review queue: {status.review_queue} messages")
     lines.append(_handoff_line(status.handoffs))
@@ -74,6 +79,14 @@ def status_text(status: Status, breakers: Mapping[str, BreakerState] | None = No
     lines.append("Recent runs:" if status.recent_runs else "No training runs yet.")
     lines += [f"  {run_line(r)}" for r in status.recent_runs]
     return "\n".join(lines)
+
+
+def _canary_line(canary: Canary) -> str:
+    test = canary.experiment
+    if canary.problem:
+        return f"A/B TEST {test.id}: {canary.problem}"
+    return (f"A/B test {test.id}: candidate {test.candidate_version} answers {test.share:.0%} of customers since "
+            f"{test.started_at[:16]} (/ab or `supportbot ab` for its figures)")
 
 
 def _action_lines(figures: list[EndpointFigures], breakers: Mapping[str, BreakerState]) -> list[str]:

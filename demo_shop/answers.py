@@ -1,7 +1,9 @@
 """The four lookups behind the endpoints: a request's slots in, a contract response (a dict) out.
 
 Order details go only to the buyer: the order number must come with the order's e-mail
-(any case) or its postcode, and a wrong pair gets the same words as an order that does not exist.
+(any case) or its postcode, or the request must name the buyer's account (a chat linked through
+the shop's /start link, docs/actions.md); a wrong pair gets the same words as an order that does
+not exist. A demo account's reference is its e-mail's local part without dots: wei.zhang@… is weizhang.
 """
 
 from __future__ import annotations
@@ -15,26 +17,34 @@ from demo_shop.wording import words
 
 _BRACKETED = re.compile(r"\s*[（(][^）)]*[)）]")
 Answer = dict[str, Any]
-Lookup = Callable[[sqlite3.Connection, Mapping[str, str], str], Answer]
+Lookup = Callable[[sqlite3.Connection, Mapping[str, str], str, str | None], Answer]
+MAX_RECENT = 5
 
 
-def _verified_order(db: sqlite3.Connection, slots: Mapping[str, str]) -> sqlite3.Row | None:
+def account_of(email: str) -> str:
+    """The demo's account reference of a buyer: wei.zhang@example.org is weizhang."""
+    return email.split("@", 1)[0].replace(".", "").casefold()
+
+
+def _verified_order(db: sqlite3.Connection, slots: Mapping[str, str], account: str | None) -> sqlite3.Row | None:
     order_id = slots.get("order_id", "").strip().lstrip("#")
     verifier = slots.get("verifier", "").strip().casefold()
-    if not order_id.isdigit() or not verifier:
+    if not order_id.isdigit() or not (verifier or account):
         return None
     order = db.execute("SELECT * FROM orders WHERE id = ?", (int(order_id),)).fetchone()
-    if order is None or verifier not in (order["email"].casefold(), order["postcode"]):
+    if order is None:
         return None
-    return order
+    if account is not None:
+        return order if account_of(order["email"]) == account.casefold() else None
+    return order if verifier in (order["email"].casefold(), order["postcode"]) else None
 
 
 def _no_order(language: str) -> Answer:
     return {"outcome": "not_found", "text": words(language)["no_order"]}
 
 
-def order_status(db: sqlite3.Connection, slots: Mapping[str, str], language: str) -> Answer:
-    order = _verified_order(db, slots)
+def order_status(db: sqlite3.Connection, slots: Mapping[str, str], language: str, account: str | None) -> Answer:
+    order = _verified_order(db, slots, account)
     if order is None:
         return _no_order(language)
     return {"outcome": "ok", "fields": {
@@ -43,8 +53,8 @@ def order_status(db: sqlite3.Connection, slots: Mapping[str, str], language: str
     }}
 
 
-def delivery_delayed(db: sqlite3.Connection, slots: Mapping[str, str], language: str) -> Answer:
-    order = _verified_order(db, slots)
+def delivery_delayed(db: sqlite3.Connection, slots: Mapping[str, str], language: str, account: str | None) -> Answer:
+    order = _verified_order(db, slots, account)
     if order is None:
         return _no_order(language)
     said = words(language)
@@ -56,8 +66,8 @@ def delivery_delayed(db: sqlite3.Connection, slots: Mapping[str, str], language:
     }}
 
 
-def refund_status(db: sqlite3.Connection, slots: Mapping[str, str], language: str) -> Answer:
-    order = _verified_order(db, slots)
+def refund_status(db: sqlite3.Connection, slots: Mapping[str, str], language: str, account: str | None) -> Answer:
+    order = _verified_order(db, slots, account)
     if order is None:
         return _no_order(language)
     refund = db.execute("SELECT * FROM refunds WHERE order_id = ?", (order["id"],)).fetchone()
@@ -69,7 +79,7 @@ def refund_status(db: sqlite3.Connection, slots: Mapping[str, str], language: st
     }}
 
 
-def product_availability(db: sqlite3.Connection, slots: Mapping[str, str], language: str) -> Answer:
+def product_availability(db: sqlite3.Connection, slots: Mapping[str, str], language: str, _account: str | None) -> Answer:
     said = words(language)
     item = _product(db, slots.get("product", ""))
     if item is None:
@@ -78,6 +88,18 @@ def product_availability(db: sqlite3.Connection, slots: Mapping[str, str], langu
     if item["quantity"] > 0:
         return {"outcome": "ok", "text": said["in_stock"].format(name=name, quantity=item["quantity"])}
     return {"outcome": "ok", "text": said["sold_out"].format(name=name, restock_on=item["restock_on"])}
+
+
+def recent_orders(db: sqlite3.Connection, _slots: Mapping[str, str], language: str, account: str | None) -> Answer:
+    """A linked customer's latest orders, offered as buttons when the bot asks which order: no account, none."""
+    if account is None:
+        return {"outcome": "not_found"}
+    said = words(language)
+    orders = [o for o in db.execute("SELECT * FROM orders ORDER BY id DESC") if account_of(o["email"]) == account.casefold()]
+    if not orders:
+        return {"outcome": "not_found"}
+    return {"outcome": "ok", "choices": [{"value": str(o["id"]), "label": f"{o['id']} · {said[o['state']]} · {o['total']}"}
+                                         for o in orders[:MAX_RECENT]]}
 
 
 def _product(db: sqlite3.Connection, asked: str) -> sqlite3.Row | None:
@@ -109,4 +131,5 @@ LOOKUPS: dict[str, Lookup] = {
     "delivery_delayed": delivery_delayed,
     "refund_status": refund_status,
     "product_availability": product_availability,
+    "recent_orders": recent_orders,
 }

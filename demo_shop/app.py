@@ -58,20 +58,23 @@ async def _action(request: web.Request) -> web.Response:
         payload = await request.json()
     except ValueError:
         return web.json_response({"error": "the body is no JSON"}, status=400)
-    slots, language = _request_parts(payload)
+    slots, language, account = _request_parts(payload)
     if slots is None:
-        return web.json_response({"error": "expected {intent, slots: {name: text}, language, customer}"}, status=400)
-    return web.json_response(lookup(request.app[_DB], slots, language))
+        return web.json_response({"error": "expected {intent, slots: {name: text}, language, customer[, account]}"},
+                                 status=400)
+    return web.json_response(lookup(request.app[_DB], slots, language, account))
 
 
-def _request_parts(payload: Any) -> tuple[dict[str, str] | None, str]:
-    """The slots and language of a well-formed request; (None, "") when it is not one."""
+def _request_parts(payload: Any) -> tuple[dict[str, str] | None, str, str | None]:
+    """The slots, language and linked account (if any) of a well-formed request; slots None when it is not one."""
     if not isinstance(payload, dict) or not all(isinstance(payload.get(k), str) for k in ("intent", "language", "customer")):
-        return None, ""
-    slots = payload.get("slots")
+        return None, "", None
+    slots, account = payload.get("slots"), payload.get("account")
     if not isinstance(slots, dict) or not all(isinstance(v, str) for v in slots.values()):
-        return None, ""
-    return slots, payload["language"]
+        return None, "", None
+    if account is not None and not isinstance(account, str):
+        return None, "", None
+    return slots, payload["language"], account
 
 
 async def _exit_with(parent: int) -> None:

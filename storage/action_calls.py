@@ -34,6 +34,10 @@ class ActionCalls:
             "INSERT OR REPLACE INTO action_calls (message_id, endpoint, outcome, latency_ms, reason, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)", [message_id, endpoint, outcome, latency_ms, reason, now()])
 
+    def recorded(self, message_id: int) -> bool:
+        """Whether the call answering this message ended (an interrupted one never did)."""
+        return self.db.execute("SELECT 1 FROM action_calls WHERE message_id = ?", [message_id]).fetchone() is not None
+
     def figures(self, days: int = 7) -> list[EndpointFigures]:
         """Per endpoint over the last `days` days (indexed by time: /status reads it, not the hot path)."""
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")

@@ -27,11 +27,18 @@ class AuditAction(StrEnum):
     PURGE = "purge"
     FORGET = "forget"
     STATUS = "status"
+    STATS = "stats"
     PRESS = "press"  # a button press refused: forged, someone else's, or never offered
+    LINK_ACCOUNT = "link-account"  # a customer's /start link from the shop: linked, or why not (never the token)
     HANDOFF_CLAIM = "handoff-claim"  # a member of staff took a handed-over conversation
     HANDOFF_RESOLVE = "handoff-resolve"
     HANDOFF_RELEASE = "handoff-release"  # handed back to the bot
     STAFF_LABEL = "staff-label"
+    AB = "ab"  # an admin looked at the A/B test
+    AB_LOOK = "ab-look"  # the nightly look at the A/B test (actor: nightly)
+    AB_STOP = "ab-stop"
+    AB_PROMOTE = "ab-promote"
+    AB_ROLLBACK = "ab-rollback"
 
 
 class Audit:

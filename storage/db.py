@@ -64,7 +64,12 @@ def write_transaction(db: Database) -> Iterator[Database]:
 
 def now() -> str:
     """UTC timestamps as ISO text: sortable, readable, timezone-explicit."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(at: datetime) -> str:
+    """`at` as `now` writes times (UTC, milliseconds), so comparing the texts compares the times."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def insert(db: Database, table: str, row: dict) -> int:

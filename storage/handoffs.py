@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
-from storage.db import insert, now
+from storage.db import insert, now, stamp
 from storage.messages import Direction
 
 
@@ -332,10 +332,10 @@ class Handoffs:
         """Handoffs today (the calendar day of `at`, in its own time zone) and in the 7 days to `at`,
         how many got a staff reply and the median wait for it, and containment: the share of customers
         who wrote in those 7 days and were not handed over (None when nobody wrote)."""
-        week = _stamp(at - timedelta(days=7))
-        day = _stamp(at.replace(hour=0, minute=0, second=0, microsecond=0))
+        week = stamp(at - timedelta(days=7))
+        day = stamp(at.replace(hour=0, minute=0, second=0, microsecond=0))
         rows = self.db.execute("SELECT opened_at, first_reply_at FROM handoffs WHERE opened_at >= ? AND opened_at <= ?",
-                               [week, _stamp(at)]).fetchall()
+                               [week, stamp(at)]).fetchall()
         waits = [(datetime.fromisoformat(r) - datetime.fromisoformat(o)).total_seconds() for o, r in rows if r]
         wrote = self.db.execute("SELECT COUNT(DISTINCT user_id) FROM messages WHERE direction = ? AND created_at >= ?",
                                 [Direction.IN, week]).fetchone()[0]
@@ -350,11 +350,6 @@ class Handoffs:
             "median_first_reply_seconds": statistics.median(waits) if waits else None,
             "containment_7d": 1 - handed / wrote if wrote else None,
         }
-
-
-def _stamp(at: datetime) -> str:
-    """`at` as storage.db.now writes times (UTC, milliseconds), so text comparison is time order."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _leading(rows: list[tuple], value: object) -> int:

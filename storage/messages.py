@@ -169,6 +169,23 @@ class Messages:
         ).fetchone()
         return (StoredMessage(*row[:6]), row[6]) if row else None
 
+    def undelivered_answers(self, channel: str, since: str, action: str) -> list[tuple[StoredMessage, str, str]]:
+        """Incoming messages of `channel` since `since` whose stored answer (its prediction's action
+        `action`) never reached the customer: each with its update key and the intent answered.
+
+        What a crash during an action's call leaves behind once the update was released early
+        (bot/channels/delivery.py); the index on `created_at` keeps it a short range read.
+        """
+        rows = self.db.execute(
+            f"SELECT {_INCOMING_COLUMNS}, m.external_key, p.intent FROM messages m "
+            "JOIN predictions p ON p.message_id = m.id "
+            "WHERE m.created_at >= ? AND m.channel = ? AND m.direction = ? AND m.answered_at IS NULL "
+            "AND m.external_key IS NOT NULL AND p.action = ? "
+            "AND EXISTS (SELECT 1 FROM messages r WHERE r.reply_to = m.id AND r.direction = ?) ORDER BY m.id",
+            [since, channel, Direction.IN, action, Direction.OUT],
+        ).fetchall()
+        return [(StoredMessage(*row[:6]), row[6], row[7]) for row in rows]
+
     def get(self, message_id: int) -> StoredMessage | None:
         """An incoming message by id; None for an unknown id or one of the bot's replies."""
         row = self.db.execute(

@@ -19,19 +19,19 @@ from storage.db import checkpoint, write_transaction
 log = logging.getLogger(__name__)
 
 # What a customer's stored messages drag along: rows keyed by message id.
-_PER_MESSAGE = ("predictions", "feedback", "review_skips", "offers", "relays", "action_calls")
+_PER_MESSAGE = ("predictions", "feedback", "review_skips", "offers", "relays", "action_calls", "outcomes")
 _HANDOFF_REFERENCES = ("message_id", "question_id")  # handoffs' links to messages: NULL when those are purged
 
 
 def forget(db: Database, channel: str, external_id: str) -> dict[str, int]:
     """Delete everything stored about one customer, in one transaction: the right to erasure.
 
-    Their messages both ways (staff replies to them included), predictions, feedback, labels on their
-    messages (staff labels included), review skips, their handoffs, staff topic and relay records, and
-    their users row are deleted (the channel deletes the topic itself in the staff group). What names
-    them as the one who acted is anonymised, not deleted: audit rows with their actor
-    (`telegram:777`) keep action, time and outcome under the bare channel (`telegram`, as the
-    erasure itself is audited) with an empty detail, and the labels, review skips and training runs
+    Their messages both ways (staff replies to them included), predictions, feedback, the outcomes of
+    their answers, labels on their messages (staff labels included), review skips, their handoffs, staff
+    topic and relay records, the link to their account at the shop, and their users row are deleted (the channel deletes the topic itself in
+    the staff group). What names them as the one who acted is anonymised, not deleted: audit rows
+    with their actor (`telegram:777`) keep action, time and outcome under the bare channel (`telegram`,
+    as the erasure itself is audited) with an empty detail, and the labels, review skips and training runs
     they made as an admin lose their name (NULL, as purge does); as a member of staff, their replies
     and the handoffs they claimed or closed keep that staff did it, under the bare channel.
     Anonymised, not deleted, because the trail must still show that a refused attempt or an admin
@@ -40,14 +40,15 @@ def forget(db: Database, channel: str, external_id: str) -> dict[str, int]:
     `anonymised`: rows that lost their name (all zero for someone never stored).
     """
     actor = f"{channel}:{external_id}"
-    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "handoffs", "staff_topics", "dialogue_state", "users",
-                            "anonymised"), 0)
+    counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "handoffs", "staff_topics", "dialogue_state",
+                            "account_links", "users", "anonymised"), 0)
     with write_transaction(db):
         row = db.execute("SELECT id FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]).fetchone()
         if row is not None:
             _add(counts, _delete_handoffs(db, "SELECT id FROM handoffs WHERE user_id = ?", [row[0]]))
             counts["staff_topics"] = _rows(db, "DELETE FROM staff_topics WHERE user_id = ?", [row[0]])
             counts["dialogue_state"] = _rows(db, "DELETE FROM dialogue_state WHERE user_id = ?", [row[0]])
+            counts["account_links"] = _rows(db, "DELETE FROM account_links WHERE user_id = ?", [row[0]])
             _add(counts, _delete_messages(db, "SELECT id FROM messages WHERE user_id = ?", [row[0]], False))
             counts["users"] = db.execute("DELETE FROM users WHERE id = ?", [row[0]]).rowcount
         counts["anonymised"] = sum(
@@ -68,17 +69,17 @@ def forget(db: Database, channel: str, external_id: str) -> dict[str, int]:
 
 
 def purge(db: Database, older_than_days: int, keep_labels: bool) -> dict[str, int]:
-    """Delete messages older than the cutoff with their predictions, feedback and skips (retention).
+    """Delete messages older than the cutoff with their predictions, feedback, outcomes and skips (retention).
 
     Labels on them are kept detached (no message, no labeller: the text is already redacted) when
     `keep_labels`, else deleted. Closed handoffs opened before the cutoff go; later ones lose their
-    links to purged messages. Users left with no messages and no handoff go too, with their staff
+    links to purged messages. Users left with no messages and no handoff go too, with their account link and staff
     topic. 0 days keeps everything.
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 (keep forever) or more, not {older_than_days}")
     counts = dict.fromkeys(("messages", *_PER_MESSAGE, "labels", "labels_detached", "handoffs", "staff_topics",
-                            "dialogue_state", "users"), 0)
+                            "dialogue_state", "account_links", "users"), 0)
     cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
     old = "SELECT id FROM messages WHERE created_at < ?"
     gone = ("SELECT id FROM users WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.user_id = users.id)"
@@ -92,6 +93,7 @@ def purge(db: Database, older_than_days: int, keep_labels: bool) -> dict[str, in
             counts["dialogue_state"] = _rows(db, f"DELETE FROM dialogue_state WHERE message_id IN ({old})", [cutoff])
             _add(counts, _delete_messages(db, old, [cutoff], keep_labels))
             counts["staff_topics"] = _rows(db, f"DELETE FROM staff_topics WHERE user_id IN ({gone})", [cutoff])
+            counts["account_links"] = _rows(db, f"DELETE FROM account_links WHERE user_id IN ({gone})", [cutoff])
             counts["users"] = _rows(db, f"DELETE FROM users WHERE id IN ({gone})", [cutoff])
     _empty_wal(db)
     return counts

@@ -24,6 +24,7 @@ class RunStatus(StrEnum):
 
     RUNNING = "running"
     PROMOTED = "promoted"  # the candidate passed the gate and is live
+    TESTING = "testing"  # the candidate passed the gate and is tested on some customers first (storage/experiments.py)
     REJECTED = "rejected"  # the candidate failed the gate
     SKIPPED = "skipped"  # nothing new to learn
     FAILED = "failed"  # an error, or the process running it died
@@ -127,7 +128,8 @@ class Runs:
     def last_trained_at(self) -> str | None:
         """Start of the last run that trained a model: labels after it are new."""
         row = self.db.execute(
-            "SELECT MAX(started_at) FROM training_runs WHERE status IN (?, ?)", [RunStatus.PROMOTED, RunStatus.REJECTED]
+            "SELECT MAX(started_at) FROM training_runs WHERE status IN (?, ?, ?)",
+            [RunStatus.PROMOTED, RunStatus.TESTING, RunStatus.REJECTED],
         ).fetchone()
         return row[0]
 

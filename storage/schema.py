@@ -246,3 +246,73 @@ def m009_dialogue_and_actions(db: Database) -> None:
         not_null={"endpoint", "outcome", "latency_ms", "created_at"},
     )
     db["action_calls"].create_index(["created_at"])
+
+
+@migrations()
+def m010_outcomes(db: Database) -> None:
+    # What became of each answer the model gave (storage/outcomes.py; the rules are bot/outcomes.py): one row per
+    # customer message the model classified, open (outcome NULL) until what came next decided it. `day` is the
+    # answer's date in [telegram] timezone, so stats group by an indexed column; `rating` the 👍 (1) or 👎 (0);
+    # `said`, for a fallback, a fingerprint of the message's words, so the list of what the bot could not answer
+    # groups repeats without reading their text.
+    db["outcomes"].create(
+        {
+            "message_id": int, "user_id": int, "model_version": str, "arm": str, "intent": str, "language": str,
+            "day": str, "outcome": str, "asked": int, "rating": int, "said": int, "answered_at": str, "due_at": str,
+            "decided_at": str,
+        },
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id"), ("user_id", "users", "id")],
+        not_null={"user_id", "model_version", "intent", "day", "asked", "answered_at", "due_at"},
+    )
+    # One open row per customer, found by who wrote (every message, 👍/👎 and handoff looks it up).
+    db.execute("CREATE UNIQUE INDEX idx_outcomes_open ON outcomes(user_id) WHERE outcome IS NULL")
+    # The clock's look at open rows whose window passed: only open rows are in it.
+    db.execute("CREATE INDEX idx_outcomes_due ON outcomes(due_at) WHERE outcome IS NULL")
+    # Stats read these alone (covering): outcomes per day and model version, volume per intent and language,
+    # and the messages the bot could not answer.
+    db["outcomes"].create_index(["day", "model_version", "outcome", "rating"])
+    db["outcomes"].create_index(["day", "intent", "language"])
+    db["outcomes"].create_index(["outcome", "day", "said"])
+
+
+@migrations()
+def m011_experiments(db: Database) -> None:
+    # A/B tests of candidate models on live traffic (storage/experiments.py): the design (share, margins,
+    # alphas, days) fixed at the start as JSON, how and why it ended. At most one runs at a time.
+    db["experiments"].create(
+        {
+            "id": int, "candidate_version": str, "live_version": str, "design": str, "status": str, "started_at": str,
+            "run_id": int, "ended_at": str, "ended_by": str, "reason": str,
+        },
+        pk="id",
+        foreign_keys=[("candidate_version", "models", "version"), ("live_version", "models", "version"),
+                      ("run_id", "training_runs", "id")],
+        not_null={"candidate_version", "live_version", "design", "status", "started_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_experiments_one_running ON experiments(status) WHERE status = 'running'")
+    # Each night's look at a test (at most one per night): verdict and the figures it was made on, no customer.
+    db["experiment_looks"].create(
+        {"experiment_id": int, "day": int, "verdict": str, "figures": str, "created_at": str},
+        pk=("experiment_id", "day"),
+        foreign_keys=[("experiment_id", "experiments", "id")],
+        not_null={"verdict", "figures", "created_at"},
+    )
+    # Which arm of a running test answered (storage.experiments.Arm); NULL when no test ran.
+    db["predictions"].add_column("arm", str)
+    # The nightly look reads a test's outcomes per arm and customer: only rows answered in a test are indexed.
+    db.execute("CREATE INDEX idx_outcomes_arm ON outcomes(arm, user_id) WHERE arm IS NOT NULL")
+
+
+@migrations()
+def m012_account_links(db: Database) -> None:
+    # A customer's chat linked to their account at the shop through a /start deep link (bot/account_link.py):
+    # the shop's own opaque reference, sent with each action call so the shop can answer without proof.
+    db["account_links"].create(
+        {"user_id": int, "account": str, "linked_at": str},
+        pk="user_id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"account", "linked_at"},
+    )
+    # Link tokens already used, as digests, until they expire: a token links once.
+    db["used_link_tokens"].create({"digest": str, "expires_at": str}, pk="digest", not_null={"expires_at"})

@@ -82,14 +82,20 @@ def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config.var_dir
 
 
-def promote_copy(registry) -> str:
-    """Make a second live version (a copy of the live one), as a retrain would; returns its version."""
+def copy_live(registry) -> str:
+    """A new candidate version, a copy of the live one, as a retrain would make it; returns its version."""
     live = registry.live()
     copy = registry.new_version()
     with registry.writing(copy) as scratch:
         for item in Path(live["path"]).iterdir():
             shutil.copy(item, scratch / item.name)
     registry.register(copy, live["metrics"])
+    return copy
+
+
+def promote_copy(registry) -> str:
+    """Make a second live version (a copy of the live one), as a retrain would; returns its version."""
+    copy = copy_live(registry)
     registry.promote(copy)
     return copy
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SHOP
-from training.benchmark.data import BenchmarkError, Data, read_labelled_csv, validation_indices
+from training.benchmark.data import BenchmarkError, Data, held_out_intents, load_data, read_labelled_csv, validation_indices
 from training.benchmark.run import choose_threshold, run_benchmark, system_result
 from training.benchmark.systems import SYSTEMS, check_available, tfidf_linearsvc
 from training.benchmark.table import format_table
@@ -91,6 +91,29 @@ def test_validation_indices_are_the_rows_train_holds_out(fraction):
     fit_rows, val_rows = validation_indices(data, s)
     assert len(val_rows) == math.ceil(len(data) * fraction) and sorted([*fit_rows, *val_rows]) == list(range(len(data)))
     assert (ids[val_rows] == ids_val).all() and (ids[fit_rows] == ids_train).all()
+
+
+def test_held_out_intents_are_drawn_once_by_seed_and_never_all_or_none():
+    data = [Example(t, intent, "en") for intent, texts in INTENTS.items() for t in texts]
+    held = held_out_intents(data, 2)
+    assert len(held) == 2 and set(held) <= set(INTENTS) and held == tuple(sorted(held))
+    assert held_out_intents(list(reversed(data)), 2) == held  # the intents, not the row order, decide
+    for k in (0, len(INTENTS)):
+        with pytest.raises(BenchmarkError, match="hold out"):
+            held_out_intents(data, k)
+
+
+def test_held_out_intents_are_out_of_scope_in_validation_and_test_and_never_learnt(tmp_path):
+    train_csv, test_csv = tiny_csvs(tmp_path)
+    s = ModelSettings(validation_fraction=0.25)
+    data = load_data(train_csv, test_csv, s, hold_out=1, oos_label="unknown")
+    (held,) = data.held_out
+    assert held in INTENTS and {e.intent for e in data.train} == set(INTENTS) - {held}
+    assert {e.intent for e in data.fit} == {e.intent for e in data.train}
+    unseen = [e for e in data.val if e.intent == "unknown"]
+    assert len(unseen) == math.ceil(9 * 0.25) and {e.text for e in unseen} <= set(INTENTS[held][:9])
+    assert [e.text for e in data.test if e.intent == "unknown"] == INTENTS[held][9:]
+    assert load_data(train_csv, test_csv, s, hold_out=1, oos_label="unknown") == data
 
 
 # --- the out-of-scope threshold and the scores -------------------------------------------------
@@ -194,6 +217,17 @@ def test_the_served_baseline_answers_as_the_same_pipeline_in_process(tmp_path):
     expected = scores([e.intent for e in gold], list(pipeline.predict([e.text for e in gold])), oos_label=None)
     assert {k: results["tfidf_linearsvc"][k] for k in expected} == expected
     assert "oos_recall" not in results["tfidf_linearsvc"]
+
+
+@pytest.mark.slow
+def test_held_out_intents_are_scored_as_out_of_scope_and_named(tmp_path):
+    train, test = tiny_csvs(tmp_path)
+    (result,) = run_benchmark(train, test, TINY, systems=["tfidf_linearsvc"], oos_label="unknown", hold_out=1).values()
+    (held,) = result["held_out"]
+    assert result["n_labels"] == 3 and result["n_test"] == 12 and result["n_val"] == 7 + 3  # 7 seen + ceil(9/4) held
+    assert result["oos_recall"] is not None and "oos_threshold" in result
+    with pytest.raises(BenchmarkError, match="out-of-scope label"):
+        run_benchmark(train, test, TINY, systems=["tfidf_linearsvc"], hold_out=1)
 
 
 def test_supportbot_benchmark_reports_a_bad_csv_and_exits_2(tmp_path):

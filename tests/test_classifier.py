@@ -136,6 +136,32 @@ def test_the_answer_is_the_average_of_every_members_two_classifiers():
     assert np.allclose(serving(inputs), np.mean([outputs[name] for name in heads], axis=0), atol=1e-6)
 
 
+def test_the_stacked_loop_computes_each_members_own_keras_bilstm():
+    """StackedBiLSTM steps every member's LSTMs in one loop; each member gets what a Keras
+    Bidirectional(LSTM) with its weights, mean- and max-pooled, gives, for any message length."""
+    import keras
+    from keras import layers
+
+    from training.stacked_lstm import StackedBiLSTM
+
+    units, members = 3, 2
+    ids = keras.Input((6,), dtype="int32")
+    embeddings = [layers.Embedding(20, 4, mask_zero=True) for _ in range(members)]
+    stacked = StackedBiLSTM(units)
+    model = keras.Model(ids, stacked([e(ids) for e in embeddings]))
+    x = np.array([[2, 3, 4, 0, 0, 0], [5, 6, 7, 8, 9, 10], [11, 0, 0, 0, 0, 0]], dtype="int32")
+    for m, (got, embedding) in enumerate(zip(model(x), embeddings)):
+        bilstm = layers.Bidirectional(layers.LSTM(units, return_sequences=True))
+        states = bilstm(embedding(ids))
+        own = keras.Model(ids, layers.Concatenate()([layers.GlobalAveragePooling1D()(states),
+                                                     layers.GlobalMaxPooling1D()(states)]))
+        for lstm, block in ((bilstm.forward_layer, 2 * m), (bilstm.backward_layer, 2 * m + 1)):
+            lstm.set_weights([stacked.kernel[block], stacked.rnn.cell.recurrent_kernel[block], stacked.bias[block]])
+        halves = [np.asarray(got)[:, i * 2 * units:(i + 1) * 2 * units] for i in range(2)]  # mean | max
+        expected = np.asarray(own(x))
+        assert np.allclose(np.concatenate(halves, axis=1), expected, atol=1e-6)
+
+
 @pytest.mark.parametrize("fraction, stratified", [(0.5, True), (0.05, False)])
 def test_the_validation_split_is_stratified_only_when_it_can_hold_every_class(fraction, stratified):
     from training.config import ModelSettings

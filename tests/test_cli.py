@@ -4,11 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 from storage.db import open_db
 from tests.conftest import write_config
+from training.config import load_config
 
 # Two members: the nightly chain trains, exports and serves an averaged model end to end.
 TINY = "[model]\nmax_epochs = 2\nembedding_dim = 16\nlstm_units = 8\nngram_dim = 16\nmembers = 2\n"
@@ -158,3 +160,22 @@ def test_train_is_a_recorded_run_under_the_lock_with_a_report(config):
     assert db["locks"].count == 0
     assert [(a["action"], a["detail"]) for a in db["audit"].rows] == [("train", f"run 1 promoted {run['candidate_version']}")]
     assert "is present; not training" in cli(config, "train", "--if-missing").stdout
+
+
+def test_link_account_prints_a_link_the_bot_accepts_or_says_what_is_missing(tmp_path):
+    from bot.account_link import LinkToken, read_token
+
+    config = load_config(write_config(tmp_path))
+    unset = subprocess.run([sys.executable, "-m", "bot.cli", "link-account", "weizhang", "--config", str(config.source)],
+                           capture_output=True, text=True, timeout=120,
+                           env={k: v for k, v in os.environ.items() if k != "SUPPORTBOT_ACTIONS_SECRET"})
+    assert unset.returncode == 2 and "SUPPORTBOT_ACTIONS_SECRET is not set" in unset.stderr
+    env = {**os.environ, "SUPPORTBOT_ACTIONS_SECRET": "cli-secret"}
+    made = subprocess.run([sys.executable, "-m", "bot.cli", "link-account", "weizhang", "--bot", "@shop_bot",
+                           "--config", str(config.source)], capture_output=True, text=True, timeout=120, env=env)
+    assert made.returncode == 0 and made.stdout.startswith("https://t.me/shop_bot?start=weizhang_")
+    token = made.stdout.strip().split("start=")[1]
+    assert isinstance(read_token(b"cli-secret", token, time.time()), LinkToken)
+    bad = subprocess.run([sys.executable, "-m", "bot.cli", "link-account", "wei.zhang", "--config", str(config.source)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2 and "1 to 24 letters and digits" in bad.stderr

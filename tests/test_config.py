@@ -22,7 +22,7 @@ from training.config import (
     load_config,
 )
 
-DEMO_ACTIONS = ("order_status", "delivery_delayed", "refund_status", "product_availability")
+DEMO_ACTIONS = ("order_status", "delivery_delayed", "refund_status", "product_availability", "recent_orders")
 
 
 def config_file(tmp_path: Path, text: str) -> Path:

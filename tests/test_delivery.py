@@ -40,6 +40,18 @@ def test_updates_seen_before_are_not_handed_out_again():
     assert ledger.finished == {3} and ledger.unfinished == {2, 4}  # 1 was confirmed: forgotten
 
 
+def test_an_update_released_before_its_handler_ends_is_confirmed_and_never_handed_out_again():
+    """An answer waiting on the shop's system: its update is released once stored (delivery.py)."""
+    ledger = UpdateLedger()
+    ledger.take_new(updates(1, 2), None)
+    ledger.finish(2)
+    ledger.finish(1)  # released: the handler is still awaiting the call
+    assert ledger.confirmable(3) == 3  # the next poll confirms it while the call is still out
+    assert [u.update_id for u in ledger.take_new(updates(3), confirmed=3)] == [3]
+    ledger.finish(1)  # the handler ends later: nothing changes
+    assert ledger.unfinished == {3} and ledger.finished == set()
+
+
 async def test_settle_returns_when_the_updates_finish_or_at_the_timeout():
     ledger = UpdateLedger()
     ledger.take_new(updates(1, 2), None)

@@ -28,7 +28,7 @@ from tests.conftest import ROOT, free_port, write_config
 from training.config import ActionsSettings, load_config
 
 SECRET = "demo-shop-test-secret"
-ACTIONS = ("order_status", "delivery_delayed", "refund_status", "product_availability")
+ACTIONS = ("order_status", "delivery_delayed", "refund_status", "product_availability", "recent_orders")
 TODAY = date(2026, 12, 7)
 
 
@@ -44,11 +44,12 @@ async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
     db.close()
 
 
-async def ask(url: str, action: str, slots: dict[str, str], language: str = "en", secret: str = SECRET) -> ActionResult:
+async def ask(url: str, action: str, slots: dict[str, str], language: str = "en", secret: str = SECRET,
+              account: str | None = None) -> ActionResult:
     endpoints = {name: f"{url}/actions/{name}" for name in ACTIONS}
     client = ActionsClient(ActionsSettings(endpoints=endpoints, retries=0), secret)
     try:
-        return await client.call(ActionCall(action, action, slots, language, "c-1", idempotent=True))
+        return await client.call(ActionCall(action, action, slots, language, "c-1", idempotent=True, account=account))
     finally:
         await client.aclose()
 
@@ -95,7 +96,26 @@ async def test_the_demo_shop_tells_an_unverified_action_nothing_about_the_order(
         assert result == ActionResult(Outcome.NOT_FOUND, text=WORDS["en"]["no_order"]), action
 
 
+async def test_the_demo_shop_tells_a_linked_account_nothing_about_someone_elses_order(shop_url):
+    for action in ("order_status", "delivery_delayed", "refund_status"):
+        result = await ask(shop_url, action, {"order_id": "10023"}, account="vera")
+        assert result == ActionResult(Outcome.NOT_FOUND, text=WORDS["en"]["no_order"]), action
+    assert (await ask(shop_url, "recent_orders", {})).outcome is Outcome.NOT_FOUND  # no account: no list
+    assert (await ask(shop_url, "recent_orders", {}, account="nobody")).outcome is Outcome.NOT_FOUND
+
+
 # --- answered ------------------------------------------------------------------------------------
+
+async def test_the_demo_shop_answers_a_linked_account_about_its_own_order_without_proof(shop_url):
+    result = await ask(shop_url, "order_status", {"order_id": "10023"}, account="weizhang")
+    assert result.outcome is Outcome.OK and result.fields["order_id"] == "10023"
+
+
+async def test_the_demo_shop_lists_a_linked_accounts_recent_orders_as_choices(shop_url):
+    result = await ask(shop_url, "recent_orders", {}, account="weizhang", language="zh")
+    assert result.outcome is Outcome.OK and [c.value for c in result.choices] == ["10023"]
+    assert result.choices[0].label.startswith("10023 · 运输中 · €")
+
 
 async def test_the_demo_shop_answers_order_status_to_the_buyers_email_in_any_case(shop_url):
     result = await ask(shop_url, "order_status", {"order_id": "10023", "verifier": " Wei.Zhang@Example.ORG "})

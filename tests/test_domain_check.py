@@ -122,6 +122,20 @@ def test_action_endpoint_missing_from_config_is_an_error(tmp_path):
     ]
 
 
+def test_slot_choices_endpoint_missing_from_config_is_a_warning_not_an_error(tmp_path):
+    root = with_order_action(tmp_path)
+    intent = root / "intents" / "order_status.toml"
+    intent.write_text(intent.read_text().replace('entity = ["order_id"]\n', 'entity = ["order_id"]\nchoices = "recent_orders"\n'))
+    async def answering(_request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    with endpoint(answering) as url:
+        found = findings(root, {"order_status": url})
+    assert ("endpoint 'recent_orders' is not in config.toml [actions.endpoints]: slot 'order_id' offers no buttons"
+            in about(found, "order_status", Severity.WARNING))
+    assert about(found, "order_status", Severity.ERROR) == []
+
+
 def test_without_endpoints_config_actions_are_named_not_probed(tmp_path):
     found = findings(with_order_action(tmp_path), None)
     assert about(found, "*", Severity.WARNING) == ["the config has no [actions.endpoints]: no action was checked"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.accounts import AccountLinks
 from storage.audit import Audit, AuditAction
 from storage.db import DatabaseRefused, backup, now, open_db
 from storage.feedback import Feedback
@@ -215,6 +216,9 @@ def _two_customers(db) -> None:
     b1 = chat(db, "bob", "where is my parcel")
     feedback.add(b1, True)
     labels.add_many([("imported", "greet")], LabelSource.IMPORT, "import:more.csv")
+    links = AccountLinks(db)
+    for name, account in (("ann", "ann1"), ("bob", "bob1")):  # both linked their accounts at the shop
+        links.link(Messages(db).user_id("telegram", name), account, f"digest-{name}", int(time.time()) + 600)
 
 
 def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
@@ -223,9 +227,10 @@ def test_forget_deletes_everything_about_one_customer_and_nothing_else(db):
     before = snapshot(db)
     counts = forget(db, "telegram", "ann")
     assert counts == {"messages": 6, "predictions": 3, "feedback": 2, "labels": 3, "review_skips": 1, "offers": 0,
-                      "relays": 0, "action_calls": 0, "handoffs": 0, "staff_topics": 0,
-                      "dialogue_state": 0, "users": 1, "anonymised": 0}
+                      "relays": 0, "action_calls": 0, "outcomes": 0, "handoffs": 0, "staff_topics": 0,
+                      "dialogue_state": 0, "account_links": 1, "users": 1, "anonymised": 0}
     after = snapshot(db)
+    assert [r["account"] for r in rows(db, "account_links")] == ["bob1"]
     assert [u["external_id"] for u in after["users"]] == ["bob"]
     assert {m["user_id"] for m in after["messages"]} == {bob_id}
     assert after["messages"] == [m for m in before["messages"] if m["user_id"] == bob_id]
@@ -334,6 +339,7 @@ def _old_and_new(db) -> tuple[int, int, int]:
     labels.add(old, "delivery_delayed", LabelSource.ADMIN, "telegram:4242")
     backdate(db, [old], user="ann")
     backdate(db, [chat(db, "cat", "bye", "goodbye")], user="cat")
+    AccountLinks(db).link(messages.user_id("telegram", "cat"), "cat1", "digest-cat", int(time.time()) + 600)
     late_reply = messages.add_reply(messages.get(old), "handed over", None)
     new = chat(db, "bob", "hello there", "greet")
     labels.add(new, "greet", LabelSource.SUGGESTION)
@@ -346,8 +352,8 @@ def test_purge_deletes_old_messages_and_keeps_or_drops_their_labels(db, keep_lab
     counts = purge(db, 365, keep_labels)
     labels = {"labels_detached": 1, "labels": 0} if keep_labels else {"labels_detached": 0, "labels": 1}
     assert counts == {"messages": 4, "predictions": 2, "feedback": 1, "review_skips": 1, "offers": 0, "users": 1,
-                      "relays": 0, "action_calls": 0, "handoffs": 0, "staff_topics": 0,
-                      "dialogue_state": 0, **labels}
+                      "relays": 0, "action_calls": 0, "outcomes": 0, "handoffs": 0, "staff_topics": 0,
+                      "dialogue_state": 0, "account_links": 1, **labels}
     assert [m["id"] for m in rows(db, "messages")] == [late_reply, new, new + 1]
     assert db["messages"].get(late_reply)["reply_to"] is None
     assert [u["external_id"] for u in rows(db, "users")] == ["ann", "bob"]

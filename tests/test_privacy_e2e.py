@@ -49,7 +49,7 @@ async def test_forget_asks_then_deletes_everything_about_the_customer_only(train
         assert done["text"] == domain.message("forget_done", "en").format(**counts)
         assert "reply_markup" not in server.sent_messages(ann)[2]  # the prompt's buttons are gone
         assert user_ids(bot.runtime) == {str(bob.id)}  # the confirmation itself was not stored
-        assert db["messages"].count == 2 and db["predictions"].count == 1
+        assert db["messages"].count == 2 and db["predictions"].count == 1 and db["outcomes"].count == 1  # Bob's
         assert db["labels"].count == 0 and db["feedback"].count == 0
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 

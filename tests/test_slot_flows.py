@@ -7,18 +7,23 @@ declare slots and actions), the real entity extraction. The action results are t
 end in test_actions_e2e.py.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.actions import ActionResult, Outcome
-from bot.replies import Control, Incoming
+from bot.account_link import make_token
+from bot.actions import ActionResult, Choice, Outcome
+from bot.replies import SLOT_CHOICE, Control, Incoming
 from bot.runtime import open_runtime
+from bot.usecases import conversation
+from bot.usecases.access import Actor
 from storage.handoffs import HandoffReason, HandoffStatus
 from tests.conftest import write_config
 from tests.test_engine_flows import FixedRanker
 from training.config import load_config
 from training.policy import Action
+from training.storable import storable
 
 ENDPOINTS = """
 [actions.endpoints]
@@ -26,6 +31,7 @@ order_status = "http://127.0.0.1:9/actions/order_status"
 product_availability = "http://127.0.0.1:9/actions/product_availability"
 delivery_delayed = "http://127.0.0.1:9/actions/delivery_delayed"
 refund_status = "http://127.0.0.1:9/actions/refund_status"
+recent_orders = "http://127.0.0.1:9/actions/recent_orders"
 """
 ORDER = {"order_status": 0.9}
 
@@ -266,6 +272,52 @@ def test_action_handoff_outcome_hands_over_for_real(runtime):
     assert runtime.engine.say("handoff", "en") in final.text
 
 
+# --- a crash during the call: its update was released early (bot/channels/delivery.py) ----------------------
+
+SINCE = "2000-01-01T00:00:00"
+
+
+def on_telegram(runtime, text, update_id):
+    return runtime.engine.handle(Incoming("telegram", "ann", "chat-ann", text, None, f"telegram:{update_id}"))
+
+
+def test_action_a_call_a_crash_cut_short_is_answered_at_the_next_start_as_a_failed_call(runtime):
+    reply = on_telegram(runtime, "where is my order 10023, I ordered with ann@example.com", 1)
+    assert reply.call is not None  # ...and the process dies while the call is out
+    [(chat, sent)] = runtime.engine.interrupted("telegram", SINCE)
+    assert chat == "chat-ann" and sent.call is None and sent.message_id == reply.message_id
+    assert sent.text.startswith(runtime.engine.response("order_status", "en"))
+    assert runtime.engine.say("action_failed", "en") in sent.text and Control.HUMAN in [b.choice for b in sent.buttons]
+    assert stored_reply(runtime, reply.message_id) == storable(sent.text, runtime.config.limits.max_text_chars)
+    assert runtime.db.execute("SELECT outcome, reason FROM action_calls").fetchone() == (
+        "failed", "the bot stopped during the call")
+    runtime.engine.messages.mark_answered(sent.message_id)  # the channel sent it
+    assert runtime.engine.interrupted("telegram", SINCE) == []
+    assert on_telegram(runtime, "where is my order 10023, I ordered with ann@example.com", 1) is None
+    assert runtime.engine.unanswered("telegram:1") is None  # a late redelivery is a duplicate
+
+
+def test_action_an_answer_whose_call_ended_but_was_never_sent_is_sent_as_stored(runtime):
+    reply = on_telegram(runtime, "where is my order 10023, I ordered with ann@example.com", 1)
+    runtime.engine.fulfilment.complete(reply, ActionResult(Outcome.OK, text="On its way."), 8.0)
+    [(chat, sent)] = runtime.engine.interrupted("telegram", SINCE)  # killed before Telegram took it
+    assert (chat, sent.text, sent.message_id) == ("chat-ann", "On its way.", reply.message_id)
+    assert runtime.db.execute("SELECT outcome FROM action_calls").fetchall() == [("ok",)]  # not called again
+
+
+def test_action_the_start_leaves_answers_without_a_call_to_telegrams_redelivery(runtime):
+    on_telegram(runtime, "how do I reset my password", 1)  # a static answer: its update was never released
+    on_telegram(runtime, "where is my order", 2)  # a question for the order number: no call yet
+    delivered = on_telegram(runtime, "where is my order 10023, I ordered with ann@example.com", 3)
+    runtime.engine.fulfilment.complete(delivered, ActionResult(Outcome.OK, text="On its way."), 8.0)
+    runtime.engine.messages.mark_answered(delivered.message_id)
+    late = on_telegram(runtime, "where is my order 10023, I ordered with ann@example.com", 4)
+    assert late.call is not None
+    assert runtime.engine.interrupted("console", SINCE) == []  # another channel's
+    assert runtime.engine.interrupted("telegram", "2999-01-01T00:00:00") == []  # older than a day
+    assert [r.message_id for _, r in runtime.engine.interrupted("telegram", SINCE)] == [late.message_id]
+
+
 def test_action_of_an_endpoint_the_shop_did_not_configure_gives_the_static_answer(tmp_path):
     runtime = open_runtime(load_config(write_config(tmp_path)))  # no [actions.endpoints]
     runtime.model.current = FixedRanker(runtime.domain.names, ANSWERS)
@@ -300,3 +352,80 @@ def test_action_status_shows_each_endpoints_calls_and_an_open_circuit(runtime):
     assert "Shop system order_status (7 days): 1 failed, 1 ok; median 2006 ms" in text
     assert "SHOP SYSTEM order_status: circuit open after 5 failures in a row until 18:00:00 UTC" in text
     assert "refund_status" not in text  # a closed circuit is nothing to act on
+
+
+# --- a customer who linked their account through the shop's /start link ------------------------------------
+
+
+def link(runtime, account="weizhang", user="ann", secret=b"test-secret", expires=None):
+    token = make_token(secret, account, expires or int(time.time()) + 600)
+    return conversation.link_account(runtime, Actor("console"), "console", user, "en", token)
+
+
+def test_slot_a_link_not_made_by_the_shop_expired_or_used_twice_links_nothing_and_says_so(runtime, monkeypatch):
+    assert link(runtime, secret=b"forged")[1] == "forged"
+    assert link(runtime, expires=int(time.time()) - 1)[1] == "expired"
+    token = make_token(b"test-secret", "weizhang", int(time.time()) + 600)
+    first = conversation.link_account(runtime, Actor("console"), "console", "ann", "en", token)
+    again = conversation.link_account(runtime, Actor("console"), "console", "bob", "en", token)  # forwarded to Bob
+    assert first == (runtime.engine.say("account_linked", "en"), None)
+    assert again == (runtime.engine.say("link_expired", "en"), "used")
+    monkeypatch.delenv("SUPPORTBOT_ACTIONS_SECRET")
+    assert link(runtime, user="cy")[1] == "forged"  # no secret here: no link can be checked
+    bob = runtime.engine.messages.user_id_of("console", "bob")
+    assert runtime.engine.fulfilment.accounts.account(bob) is None
+    audit = runtime.db.execute("SELECT actor, detail FROM audit WHERE action = 'link-account' ORDER BY id").fetchall()
+    assert audit == [("console", "refused: forged"), ("console", "refused: expired"), ("console", ""),
+                     ("console", "refused: used"), ("console", "refused: forged")]
+    assert not runtime.db.execute("SELECT 1 FROM audit WHERE detail LIKE ?", [f"%{token[:12]}%"]).fetchall()
+
+
+def test_slot_a_linked_customer_is_not_asked_to_prove_who_they_are_and_the_call_names_the_account(runtime):
+    link(runtime)
+    reply = ask(runtime, "where is my order 10023")
+    assert reply.call is not None and reply.call.account == "weizhang"
+    assert dict(reply.call.slots) == {"order_id": "10023"}
+    assert ask(runtime, "where is my order 10023", user="bob").text == question(runtime, "verifier")  # not linked
+
+
+def test_slot_a_linked_customer_asked_for_the_order_picks_one_of_their_recent_orders(runtime):
+    link(runtime)
+    asked = ask(runtime, "where is my order")
+    assert asked.action == Action.ASK and asked.text == question(runtime, "order_id")
+    assert (asked.call.endpoint, asked.call.account, dict(asked.call.slots)) == ("recent_orders", "weizhang", {})
+    choices = (Choice("10023", "10023 · on its way"), Choice("10017", "10017 · delivered"))
+    shown = runtime.engine.fulfilment.complete(asked, ActionResult(Outcome.OK, choices=choices), 3.0)
+    assert shown.text == asked.text and shown.call is None
+    assert [(b.label, b.choice) for b in shown.buttons] == [("10023 · on its way", f"{SLOT_CHOICE}10023"),
+                                                           ("10017 · delivered", f"{SLOT_CHOICE}10017")]
+    picked = runtime.engine.choose(asked.message_id, "console", "ann", f"{SLOT_CHOICE}10017")
+    assert picked.call is not None and dict(picked.call.slots) == {"order_id": "10017"}
+    assert picked.call.endpoint == "order_status" and picked.call.account == "weizhang"
+    assert awaiting(runtime) is None
+
+
+def test_slot_a_recent_order_button_refused_when_forged_or_the_question_is_over(runtime):
+    link(runtime)
+    asked = ask(runtime, "where is my order")
+    runtime.engine.fulfilment.complete(asked, ActionResult(Outcome.OK, choices=(Choice("10023", "10023"),)), 3.0)
+    forged = runtime.engine.choose(asked.message_id, "console", "ann", f"{SLOT_CHOICE}10024")  # never offered
+    assert forged.action == Action.REFUSED
+    ask(runtime, "never mind")
+    late = runtime.engine.choose(asked.message_id, "console", "ann", f"{SLOT_CHOICE}10023")
+    assert late.action == Action.REFUSED and late.text == runtime.engine.say("choice_expired", "en")
+
+
+def test_slot_the_recent_orders_failing_leaves_the_question_as_it_is_without_an_apology(runtime):
+    link(runtime)
+    asked = ask(runtime, "where is my order")
+    shown = runtime.engine.fulfilment.complete(asked, ActionResult(Outcome.FAILED, reason="timeout"), 4000.0)
+    assert (shown.text, shown.buttons, shown.call) == (asked.text, (), None)
+    assert awaiting(runtime).slot == "order_id"  # typing the number still works
+    assert ask(runtime, "10023").call.endpoint == "order_status"
+
+
+def test_slot_forget_removes_the_account_link(runtime):
+    link(runtime)
+    counts = conversation.forget(runtime, Actor("console"), "console", "ann")
+    assert counts["account_links"] == 1
+    assert runtime.db.execute("SELECT count(*) FROM account_links").fetchone()[0] == 0

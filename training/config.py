@@ -40,6 +40,7 @@ from training.config_checks import (
     time_zone,
     typed,
     user_ids,
+    within,
 )
 
 T = TypeVar("T")
@@ -55,6 +56,13 @@ class LrSchedule(StrEnum):
 
     COSINE = "cosine"  # decays from learning_rate to 5% of it over max_epochs
     CONSTANT = "constant"
+
+
+class Recurrent(StrEnum):
+    """[model] recurrent: how the members' BiLSTMs run (the same function either way, training/stacked_lstm.py)."""
+
+    PER_MEMBER = "per_member"  # one Keras Bidirectional(LSTM) per member: a loop each in the LiteRT export
+    STACKED = "stacked"  # every member's LSTMs in one loop (StackedBiLSTM): fewer ops per step to serve
 
 
 class TelegramMode(StrEnum):
@@ -88,6 +96,7 @@ class ModelSettings:
     ngram_dim: int = setting(64, POSITIVE)
     lstm_units: int = setting(64, POSITIVE)
     members: int = setting(2, POSITIVE)
+    recurrent: Recurrent = Recurrent.PER_MEMBER
     dropout: float = setting(0.3, NOT_NEGATIVE, below(1))
     label_smoothing: float = setting(0.05, NOT_NEGATIVE, below(1))
     learning_rate: float = setting(0.02, above(0))
@@ -113,6 +122,15 @@ class PolicySettings:
 class PromotionSettings:
     tolerance: float = setting(0.005, PROBABILITY)
     recall_floor: float = setting(0.5, PROBABILITY)
+    # An A/B test of a candidate that passed the gate, on live traffic (training/ab_decision.py).
+    canary_share: float = setting(0.0, within(0, 0.5))  # of customers answered by the candidate; 0: promote at once
+    ab_margin: float = setting(0.02, NOT_NEGATIVE, below(1))  # resolved rate the candidate may lose and be promoted
+    ab_handoff_margin: float = setting(0.02, NOT_NEGATIVE, below(1))  # handoff rate it may add before a rollback
+    ab_thumbs_down_margin: float = setting(0.02, NOT_NEGATIVE, below(1))  # 👎 rate it may add before a rollback
+    ab_alpha_promote: float = setting(0.05, above(0), at_most(0.5))
+    ab_alpha_rollback: float = setting(0.05, above(0), at_most(0.5))
+    ab_alpha_guards: float = setting(0.01, above(0), at_most(0.5))  # each guard's
+    ab_max_days: int = setting(28, POSITIVE, at_most(365))
 
 
 @dataclass(frozen=True)
@@ -237,6 +255,14 @@ class SlotSettings:
 
 
 @dataclass(frozen=True)
+class OutcomeSettings:
+    """What became of each answer (bot/outcomes.py): how long a quiet customer takes to count as helped."""
+
+    window_minutes: float = setting(10.0, above(0))  # quiet this long after an answer: resolved
+    check_seconds: float = setting(60.0, above(0))  # how often the bot resolves rows whose window passed
+
+
+@dataclass(frozen=True)
 class _Paths:
     var_dir: str = setting("var", not_empty)
     data_dir: str = setting("data", not_empty)
@@ -291,6 +317,7 @@ class Config:
     actions: ActionsSettings = field(default_factory=ActionsSettings)
     demo_shop: DemoShopSettings = field(default_factory=DemoShopSettings)
     slots: SlotSettings = field(default_factory=SlotSettings)
+    outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)
     source: Path | None = None
 
     @property
@@ -325,6 +352,7 @@ SECTIONS: dict[str, type] = {
     "actions": ActionsSettings,
     "demo_shop": DemoShopSettings,
     "slots": SlotSettings,
+    "outcomes": OutcomeSettings,
 }
 
 

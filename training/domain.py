@@ -5,7 +5,8 @@ A broken data file must stop training with a message that names the file and the
 
 An intent may also declare what it needs to answer with the shop's live data: the slots it
 `requires`, how each is filled (`[slots.NAME]`: the entity types that fill it, training/entities.py,
-or "text" for the whole next message) and asked for in each language, and the `[action]` that
+or "text" for the whole next message; `proof = true`: not asked of a customer who linked their
+account; `choices`: an endpoint offering values as buttons) and asked for in each language, and the `[action]` that
 calls the shop's endpoint and fills `[action.response]` with the fields it answers. They are
 checked here, at load, so a typo stops the bot before a customer meets it; whether the endpoint
 answers and its fields exist is `supportbot domain check`'s (training/domain_check.py).
@@ -38,6 +39,8 @@ class Slot:
     entity_types: tuple[str, ...]  # entity types that fill it, or TEXT
     question: dict[str, str]  # what the bot asks, per language
     pii: bool  # any accepted type is personal data: held in memory only, never stored
+    proof: bool = False  # proves who is asking (an order's e-mail): not asked once the customer linked their account
+    choices: str | None = None  # an endpoint offering values as buttons to a linked customer (their recent orders)
 
 
 @dataclass(frozen=True)
@@ -193,9 +196,10 @@ def _slots(path: Path, raw: dict, requires: tuple[str, ...], types: dict[str, bo
 
 def _slot(path: Path, name: str, table: dict, types: dict[str, bool]) -> Slot:
     label = f"[slots.{name}]"
-    unknown = set(table) - {"entity", *LANGUAGES}
+    unknown = set(table) - {"entity", "proof", "choices", *LANGUAGES}
     if unknown:
-        raise DomainError(f"{path}: {label} unknown key {sorted(unknown)[0]!r} (known: entity, {', '.join(LANGUAGES)})")
+        raise DomainError(f"{path}: {label} unknown key {sorted(unknown)[0]!r} "
+                          f"(known: entity, proof, choices, {', '.join(LANGUAGES)})")
     accepted = table.get("entity")
     if not (isinstance(accepted, list) and accepted and all(isinstance(t, str) for t in accepted)):
         raise DomainError(f"{path}: {label} entity must be a non-empty list of entity types")
@@ -204,7 +208,12 @@ def _slot(path: Path, name: str, table: dict, types: dict[str, bool]) -> Slot:
             known = ", ".join([*types, TEXT])
             raise DomainError(f"{path}: {label} unknown entity type {kind!r} (known: {known}; add patterns in {ENTITIES_FILE})")
     question = _languages(path, label, table, str)
-    return Slot(name, tuple(accepted), question, any(types.get(kind, False) for kind in accepted))
+    proof, choices = table.get("proof", False), table.get("choices")
+    if not isinstance(proof, bool):
+        raise DomainError(f"{path}: {label} proof must be true or false")
+    if choices is not None and not (isinstance(choices, str) and choices):
+        raise DomainError(f"{path}: {label} choices must name an endpoint of config.toml [actions.endpoints]")
+    return Slot(name, tuple(accepted), question, any(types.get(kind, False) for kind in accepted), proof, choices)
 
 
 def _action(path: Path, raw: dict) -> ActionSpec | None:

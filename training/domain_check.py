@@ -13,7 +13,7 @@ that does not parse). This looks for what works badly:
   examples (0.90 accuracy) where training the LSTM five times takes many minutes;
 - templates naming fields nobody fills ([shop] fields, the intent's slots, the fields its action
   declares): the bot would fall back to the static answer for every customer;
-- actions whose endpoint is not configured, or does not answer (any HTTP response counts).
+- actions (and slots' `choices`) whose endpoint is not configured, or does not answer (any HTTP response counts).
 """
 
 from __future__ import annotations
@@ -193,21 +193,25 @@ def _fields_of(intent: Intent, label: str, templates: Mapping[str, str], known: 
 
 
 def unanswered_actions(domain: Domain, endpoints: Mapping[str, str] | None) -> Iterable[Finding]:
-    actions = {i.name: i.action for i in domain.intents.values() if i.action is not None}
-    if actions and endpoints is None:
+    """Each endpoint the domain calls: an action's (missing: the static answer is all it gets) and a slot's
+    `choices` (missing: a linked customer types the value instead of picking it)."""
+    called = [(i.name, i.action.endpoint, Severity.ERROR, "the static answer is all it gets")
+              for i in domain.intents.values() if i.action is not None]
+    called += [(i.name, s.choices, Severity.WARNING, f"slot {s.name!r} offers no buttons")
+               for i in domain.intents.values() for s in i.slots.values() if s.choices]
+    if called and endpoints is None:
         yield Finding(Severity.WARNING, ALL, "the config has no [actions.endpoints]: no action was checked")
         return
     problems: dict[str, str | None] = {}  # each URL probed once: several intents may share a dead endpoint
-    for name, action in actions.items():
-        url = (endpoints or {}).get(action.endpoint)
+    for name, endpoint, severity, without in called:
+        url = (endpoints or {}).get(endpoint)
         if url is None:
-            message = f"endpoint {action.endpoint!r} is not in config.toml [actions.endpoints]: the static answer is all it gets"
-            yield Finding(Severity.ERROR, name, message)
+            yield Finding(severity, name, f"endpoint {endpoint!r} is not in config.toml [actions.endpoints]: {without}")
             continue
         if url not in problems:
             problems[url] = answers(url)
         if (problem := problems[url]) is not None:
-            yield Finding(Severity.ERROR, name, f"endpoint {action.endpoint!r} at {url} does not answer: {problem}")
+            yield Finding(severity, name, f"endpoint {endpoint!r} at {url} does not answer: {problem}")
 
 
 def answers(url: str) -> str | None:

@@ -21,14 +21,15 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage.db import open_db
-from storage.registry import ModelRegistry, ModelStatus
+from storage.experiments import Experiments
+from storage.registry import ModelRegistry
 from storage.runs import Runs, RunStage, RunStatus, RunTrigger
+from training.canary import Placement, carry_out, plan
 from training.classifier import Classifier
 from training.clean import clean
 from training.collect import collect
 from training.config import Config, PolicySettings, load_config
 from training.domain import Domain, Example, load_domain
-from training.evaluate import as_answered, evaluate
 from training.gate import verdict
 from training.quiet import quiet
 from training.tokenize import language_of, tokenize
@@ -46,6 +47,8 @@ def _live_metrics(registry: ModelRegistry, domain: Domain, policy: PolicySetting
     live = registry.live()
     if live is None:
         return None, None
+    from training.evaluate import as_answered, evaluate  # scikit-learn: the training child's, not the serving bot's
+
     classifier = Classifier(Path(live["path"]))
     return live["version"], evaluate(as_answered(classifier, policy), domain.gold)
 
@@ -96,14 +99,14 @@ def execute(config: Config, db: Database, run_id: int, progress: Progress | None
         live_version, live_metrics = _live_metrics(registry, domain, config.policy)
         runs.update(run_id, stage=RunStage.PROMOTE, live_version=live_version)
         promote, reasons = verdict(release.metrics, live_metrics, config.promotion)
-        report = _report(config, run, release, live_version, live_metrics, promote, reasons, counts)
-        if promote:
-            registry.promote(release.version)
-        else:
-            registry.set_status(release.version, ModelStatus.REJECTED)
+        experiments = Experiments(db)
+        placement, why = plan(experiments, config.promotion, live_version, passed=promote)
+        reasons += [why] if why else []
+        report = _report(config, run, release, live_version, live_metrics, placement, reasons, counts)
+        status = carry_out(placement, registry, experiments, config.promotion, release.version, live_version, run_id)
         runs.update(
             run_id,
-            status=RunStatus.PROMOTED if promote else RunStatus.REJECTED,
+            status=status,
             stage=RunStage.DONE,
             progress="; ".join(reasons),
             counts=counts,
@@ -134,7 +137,7 @@ def _summary(metrics: dict | None) -> dict | None:
     return {k: metrics[k] for k in keep} if metrics else None
 
 
-def _report(config, run, release, live_version, live_metrics, promote, reasons, counts) -> Path:
+def _report(config, run, release, live_version, live_metrics, placement, reasons, counts) -> Path:
     from training.report import write_report
 
     directory = config.reports_dir / str(run["id"])
@@ -146,7 +149,8 @@ def _report(config, run, release, live_version, live_metrics, promote, reasons, 
         candidate=release.metrics,
         live_version=live_version,
         live=live_metrics,
-        promoted=promote,
+        promoted=placement == Placement.LIVE,
+        tested=placement == Placement.TEST,
         reasons=reasons,
         counts=counts,
         history=release.trained.history,

@@ -141,8 +141,12 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
     return [f"| {' | '.join(row)} |" for row in (header, rule, *rows)]
 
 
-def _decision(promoted: bool, candidate_version: str, live_version: str | None, reasons: list[str]) -> list[str]:
-    if promoted:
+def _decision(promoted: bool, tested: bool, candidate_version: str, live_version: str | None,
+              reasons: list[str]) -> list[str]:
+    if tested:
+        head = (f"**Decision: A/B test.** Candidate `{candidate_version}` passed the gate and answers some customers "
+                f"first; `{live_version}` stays live for the others until the test decides.")
+    elif promoted:
         head = f"**Decision: promoted.** Candidate `{candidate_version}` is live" + (
             f", replacing `{live_version}`." if live_version else " (first model)."
         )
@@ -232,12 +236,12 @@ def _training_line(history: dict[str, list[float]]) -> str:
 def render_markdown(
     *, run_id: int, trigger: str, candidate_version: str, candidate: dict, live_version: str | None,
     live: dict | None, promoted: bool, reasons: list[str], counts: dict[str, dict[str, int]],
-    history: dict[str, list[float]], files: dict[str, str],
+    history: dict[str, list[float]], files: dict[str, str], tested: bool = False,
 ) -> str:
     """The report text; decision first, because that is what an admin opens it for."""
     sections = [
         [f"# Training run {run_id} ({trigger})", ""],
-        _decision(promoted, candidate_version, live_version, reasons),
+        _decision(promoted, tested, candidate_version, live_version, reasons),
         ["", "## Candidate vs live (gold set)", ""],
         _comparison(candidate, live, candidate_version, live_version),
         ["", f"Gold examples: {candidate.get('n_gold', 'n/a')}, intents: {candidate.get('n_intents', 'n/a')}."],
@@ -261,7 +265,7 @@ def render_markdown(
 def write_report(
     directory: Path, *, run_id: int, trigger: str, candidate_version: str, candidate: dict,
     live_version: str | None, live: dict | None, promoted: bool, reasons: list[str],
-    counts: dict[str, dict[str, int]], history: dict[str, list[float]],
+    counts: dict[str, dict[str, int]], history: dict[str, list[float]], tested: bool = False,
 ) -> dict[str, str]:
     """Write the run's report into `directory`; returns {name: path} of every file written.
 
@@ -279,13 +283,13 @@ def write_report(
     text = render_markdown(
         run_id=run_id, trigger=trigger, candidate_version=candidate_version, candidate=candidate,
         live_version=live_version, live=live, promoted=promoted, reasons=reasons, counts=counts,
-        history=history, files=names,
+        history=history, files=names, tested=tested,
     )
     paths["report"] = _write_atomic(directory / "report.md", text.encode("utf-8"))
     record = {
         "run_id": run_id,
         "trigger": trigger,
-        "decision": "promoted" if promoted else "rejected",
+        "decision": "testing" if tested else "promoted" if promoted else "rejected",
         "promoted": promoted,
         "reasons": list(reasons),
         "candidate": {"version": candidate_version, "metrics": candidate},

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from training.quiet import quiet
@@ -150,13 +151,26 @@ def train(
     return TrainedModel(serving, encoder, labels, _history(fit.history), data_hash(examples), len(examples))
 
 
-def export_tflite(model: keras.Model, s: ModelSettings) -> bytes:
+class Quantisation(StrEnum):
+    """LiteRT post-training quantisation of the export's weights."""
+
+    NONE = "none"  # float32, as trained
+    DYNAMIC_RANGE = "dynamic_range"  # int8 weights, float activations
+    FLOAT16 = "float16"  # float16 weights, dequantised to float32 when loaded
+
+
+def export_tflite(model: keras.Model, s: ModelSettings, quantisation: Quantisation = Quantisation.NONE) -> bytes:
     """Batch 1, as the bot serves; the token length left open, so the Classifier can run each
     message at the shortest length that holds it (its n-grams stay max_ngrams long: cheap)."""
     signature = [[tf.TensorSpec([1, None], tf.int32), tf.TensorSpec([1, s.max_ngrams], tf.int32)]]
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", input_signature=signature, verbose=False)
-        return tf.lite.TFLiteConverter.from_saved_model(tmp).convert()
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if quantisation != Quantisation.NONE:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantisation == Quantisation.FLOAT16:
+            converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
 
 
 def save(trained: TrainedModel, directory: Path, s: ModelSettings) -> None:

@@ -23,6 +23,7 @@ from bench.files import write_json  # noqa: E402
 from training.benchmark.serving import peak_rss_mb, percentiles, rss_mb  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.domain import load_domain  # noqa: E402
+from training.stacked_lstm import StackedBiLSTM  # noqa: E402, F401  (registers the layer a model.keras may hold)
 from training.tokenize import Encoder  # noqa: E402
 
 WARMUP, TIMED, CALLS = 20, 300, 100  # the eager call is slower still: fewer samples

@@ -7,7 +7,8 @@ with outcome FAILED and a reason for the logs and /status, so the customer alway
 
 from bot.actions.breaker import BreakerState, Circuit
 from bot.actions.client import NO_SECRET, ActionsClient
-from bot.actions.contract import ActionCall, ActionResult, Outcome, sign
+from bot.actions.contract import ActionCall, ActionResult, Choice, Outcome, failed, sign
 from bot.actions.render import render
 
-__all__ = ["NO_SECRET", "ActionCall", "ActionResult", "ActionsClient", "BreakerState", "Circuit", "Outcome", "render", "sign"]
+__all__ = ["NO_SECRET", "ActionCall", "ActionResult", "ActionsClient", "BreakerState", "Choice", "Circuit", "Outcome", "failed", "render",
+           "sign"]

@@ -18,6 +18,9 @@ from typing import Any
 MAX_FIELDS = 50
 MAX_FIELD_CHARS = 500
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MAX_CHOICES = 5
+MAX_CHOICE_LABEL = 60
+_CHOICE_VALUE = re.compile(r"[A-Za-z0-9-]{1,32}")
 
 
 class Outcome(StrEnum):
@@ -38,6 +41,15 @@ class ActionCall:
     language: str
     customer: str
     idempotent: bool
+    account: str | None = None  # the shop's account reference, when the customer linked it (bot/account_link.py)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A value the customer can pick for a slot instead of typing it (one of their recent orders)."""
+
+    value: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class ActionResult:
     fields: Mapping[str, str] = field(default_factory=dict)
     text: str | None = None
     reason: str = ""
+    choices: tuple[Choice, ...] = ()
 
 
 def failed(reason: str) -> ActionResult:
@@ -58,6 +71,8 @@ def failed(reason: str) -> ActionResult:
 def request_body(call: ActionCall) -> bytes:
     """The JSON the endpoint gets, UTF-8 (Chinese slots as written): these exact bytes are signed."""
     payload = {"intent": call.intent, "slots": dict(call.slots), "language": call.language, "customer": call.customer}
+    if call.account is not None:
+        payload["account"] = call.account
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -95,7 +110,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _result(data: dict[str, Any]) -> ActionResult:
-    unknown = set(data) - {"outcome", "fields", "text"}
+    unknown = set(data) - {"outcome", "fields", "text", "choices"}
     if unknown:
         raise Invalid(f"unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
     outcome = data.get("outcome")
@@ -103,12 +118,36 @@ def _result(data: dict[str, Any]) -> ActionResult:
         raise Invalid(f"outcome must be ok, not_found or handoff (got {_kind(outcome)})")
     text = _text(data)
     if outcome != Outcome.OK:
-        if "fields" in data:
-            raise Invalid(f"{outcome} carries no fields")
+        if "fields" in data or "choices" in data:
+            raise Invalid(f"{outcome} carries no fields or choices")
         return ActionResult(Outcome(outcome), text=text)
+    if "choices" in data:
+        if "fields" in data or text is not None:
+            raise Invalid("choices come alone")
+        return ActionResult(Outcome.OK, choices=_choices(data["choices"]))
     if ("fields" in data) == (text is not None):
-        raise Invalid("ok needs either fields or text")
+        raise Invalid("ok needs either fields, text or choices")
     return ActionResult(Outcome.OK, fields=_fields(data["fields"]) if text is None else {}, text=text)
+
+
+def _choices(choices: Any) -> tuple[Choice, ...]:
+    """At most MAX_CHOICES buttons; a value short and plain enough for a button's callback data."""
+    if not isinstance(choices, list):
+        raise Invalid(f"choices must be an array (got {_kind(choices)})")
+    if len(choices) > MAX_CHOICES:
+        raise Invalid(f"{len(choices)} choices, at most {MAX_CHOICES}")
+    return tuple(_choice(c) for c in choices)
+
+
+def _choice(choice: Any) -> Choice:
+    if not isinstance(choice, dict) or set(choice) != {"value", "label"}:
+        raise Invalid("a choice is an object with exactly value and label")
+    value, label = choice["value"], choice["label"]
+    if not isinstance(value, str) or not _CHOICE_VALUE.fullmatch(value):
+        raise Invalid("a choice's value is 1 to 32 letters, digits or -")
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_CHOICE_LABEL:
+        raise Invalid(f"a choice's label is a non-empty string of at most {MAX_CHOICE_LABEL} characters")
+    return Choice(value, label.strip())
 
 
 def _text(data: dict[str, Any]) -> str | None:

@@ -13,9 +13,12 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.replies import SLOT_CHOICE
+
 MAX_BYTES = 64
 _NAME = r"[a-z_]{1,40}"
-CHOICE = re.compile(rf"^(\d{{1,15}}):({_NAME})$")  # under a bot reply: an intent, or a Control
+# Under a bot reply: an intent, a Control, or a value offered for the slot the bot asked for ("slot:10023").
+CHOICE = re.compile(rf"^(\d{{1,15}}):({_NAME}|{SLOT_CHOICE}[A-Za-z0-9-]{{1,32}})$")
 FORGET = re.compile(r"^f:(yes|no)$")  # the /forget confirmation
 REVIEW = re.compile(rf"^r:(\d{{1,15}}):({_NAME})$")  # an admin's review label, or "skip"
 STAFF = re.compile(rf"^h:(\d{{1,15}}):(claim|resolve|bot|pick|label)(?::({_NAME}))?$")  # in a staff topic

@@ -22,6 +22,7 @@ from bot.fulfilment import SECRET_ENV
 from bot.replies import Button, Control, Incoming, Reply
 from bot.runtime import Runtime
 from bot.usecases import conversation
+from bot.usecases.access import Actor
 from training.policy import Action
 
 CHANNEL = "console"
@@ -68,10 +69,14 @@ class ConsoleChat:
         return f"no staff are connected in the local chat; {where}. The request is recorded: `supportbot handoffs` lists it"
 
     def command(self, line: str) -> bool:
-        """/start and /help, in the shop's default language (a terminal has no language setting)."""
+        """/start (with a token from the shop: the account linked, as on Telegram) and /help, in the shop's
+        default language (a terminal has no language setting)."""
         domain, language = self.runtime.domain, self.runtime.config.shop.default_language
         if line == "/start":
             print(f"bot> {domain.message('start', language)}", file=self.out)
+        elif line.startswith("/start "):
+            text, _ = conversation.link_account(self.runtime, Actor(CHANNEL), CHANNEL, self.user, language, line[7:])
+            print(f"bot> {text}", file=self.out)
         elif line == "/help":
             print(f"bot> {help_text(domain, language)}", file=self.out)
         else:

@@ -10,6 +10,12 @@ Telegram confirms by a watermark (every update below the offset), so an update t
 of order stays unconfirmed until the older ones finish; if Telegram hands it out again in the
 meantime, it is dropped here rather than handled twice.
 
+An answer that waits on the shop's system (bot/actions) is the exception: its update is released
+(`AtLeastOnceBot.release`) as soon as the message and the answer without the call are stored, so one
+slow endpoint never holds back the confirmation every other customer's updates wait behind. What a
+crash during the call leaves unsent is not redelivered by Telegram then; the bot sends it at its next
+start instead (bot/usecases/conversation.py `interrupted`).
+
 Webhook mode has the same hole: PTB's webhook answers Telegram's POST with 200 as soon as the
 update is queued. `HandledQueue` makes that answer wait until the update has been handled, so a
 kill -9 leaves the POST unanswered and Telegram delivers the update again.
@@ -104,6 +110,11 @@ class AtLeastOnceBot(ExtBot):
         confirm = self._ledger.confirmable(offset)
         updates = await super().get_updates(confirm, *args, **kwargs)
         return self._ledger.take_new(updates, confirm)
+
+    def release(self, update_id: int) -> None:
+        """Confirm `update_id` before its handler ends: what remains of it is stored, and the next start
+        finishes it if this process does not (an action's call, see the module docstring)."""
+        self._ledger.finish(update_id)
 
 
 class HandledQueue(asyncio.Queue):

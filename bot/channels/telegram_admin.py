@@ -1,4 +1,4 @@
-"""Admins on Telegram: /retrain, /status, /rollback, /review and its buttons.
+"""Admins on Telegram: /retrain, /status, /stats, /rollback, /review and its buttons, /ab.
 
 Whether the sender is an admin is decided here (`actor_of`: a configured id, in a private chat);
 the use case refuses and audits everyone else, and `admin_command` turns that refusal into a reply.
@@ -16,11 +16,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application
 
+from bot.ab_summary import ab_text, ending_text
 from bot.channels import callbacks
 from bot.channels.telegram_context import Context, actor_of, language_of_user
-from bot.channels.telegram_send import send
+from bot.channels.telegram_send import send, with_retries
+from bot.stats_chart import chart_png
+from bot.stats_report import stats_text
 from bot.summaries import run_line, run_result, status_text
-from bot.usecases import models, review, training
+from bot.usecases import ab, models, outcomes, review, training
 from bot.usecases.access import NotAllowed
 from storage.registry import RegistryError
 from storage.runs import RunInProgress, RunStatus, RunTrigger
@@ -31,6 +34,8 @@ ADMIN_COMMANDS = [
     ("status", "Live model, recent runs, next run"),
     ("rollback", "Make the previous (or a given) model live"),
     ("review", "Label messages customers marked 👎"),
+    ("ab", "The A/B test of a candidate model; /ab stop|promote|rollback"),
+    ("stats", "Is the bot helping? Outcomes per day and model, with a chart"),
 ]
 Handler = Callable[[Update, Context], Awaitable[None]]
 
@@ -100,6 +105,25 @@ async def on_status(update: Update, context: Context) -> None:
     await send(context, update.effective_chat.id, status_text(status, context.bot_data.actions.breakers()))
 
 
+@admin_command
+async def on_stats(update: Update, context: Context) -> None:
+    """/stats [days]: what became of the bot's answers, per day and model version, as text, then the chart
+    (drawn off the event loop and off the worker, which keep serving customers meanwhile)."""
+    data, chat_id = context.bot_data, update.effective_chat.id
+    try:
+        days = int(context.args[0]) if context.args else outcomes.DEFAULT_DAYS
+        figures = await data.worker.run(outcomes.stats, actor_of(update, data.config), days)
+    except ValueError:
+        await send(context, chat_id, "Usage: /stats [days], days a whole number, 1 or more (default "
+                   f"{outcomes.DEFAULT_DAYS}): the last N days, today included.")
+        return
+    await send(context, chat_id, stats_text(figures))
+    if figures.total.answered:
+        png = await asyncio.to_thread(chart_png, figures)
+        await with_retries(lambda: context.bot.send_photo(chat_id, png, caption="Outcomes per day", filename="stats.png"),
+                           data.config.telegram.send_retries)
+
+
 async def on_chatid(update: Update, context: Context) -> None:
     """An admin finds a group's id (for [handoff] staff_chat_id) by typing /chatid in it; others get nothing."""
     user, chat = update.effective_user, update.effective_chat
@@ -121,6 +145,25 @@ async def on_rollback(update: Update, context: Context) -> None:
         await send(context, update.effective_chat.id, f"Rollback refused: {exc}")
         return
     await send(context, update.effective_chat.id, f"Rolled back: {restored} is live and answering now.")
+
+
+@admin_command
+async def on_ab(update: Update, context: Context) -> None:
+    """/ab: the running A/B test and what it says so far; /ab stop|promote|rollback acts on it at once."""
+    data, chat_id = context.bot_data, update.effective_chat.id
+    actor, action = actor_of(update, data.config), context.args[0].lower() if context.args else None
+    if action is None:
+        await send(context, chat_id, ab_text(await data.worker.run(ab.show, actor)))
+        return
+    if action not in set(ab.AbAction):
+        await send(context, chat_id, f"Usage: /ab, or /ab {'|'.join(ab.AbAction)}")
+        return
+    try:
+        ending = await data.worker.run(ab.ACTIONS[ab.AbAction(action)], actor)
+    except ab.NoTest as exc:
+        await send(context, chat_id, f"Nothing to {action}: {exc}.")
+        return
+    await send(context, chat_id, ending_text(ending))
 
 
 def _review_keyboard(item: review.ReviewItem) -> InlineKeyboardMarkup:

@@ -69,6 +69,7 @@ async def _post_init(app: Application) -> None:
     if problem := await _connect_staff(app):
         notices.append(STAFF_PROBLEM.format(problem=problem))
     await _tell(app, reachable, notices)
+    await telegram_customer.send_interrupted(app.context_types.context(application=app))
     await telegram_jobs.catch_up(app)
 
 
@@ -130,8 +131,10 @@ def _add_handlers(app: Application, staff_chat_id: int) -> None:
         CommandHandler("forget", c.on_forget, filters=messages & private),
         CommandHandler("retrain", a.on_retrain, filters=messages),
         CommandHandler("status", a.on_status, filters=messages),
+        CommandHandler("stats", a.on_stats, filters=messages),
         CommandHandler("rollback", a.on_rollback, filters=messages),
         CommandHandler("review", a.on_review, filters=messages),
+        CommandHandler("ab", a.on_ab, filters=messages),
         CommandHandler("chatid", a.on_chatid, filters=filters.UpdateType.MESSAGES),
         CommandHandler("resolve", s.on_resolve, filters=in_staff),
         CommandHandler("bot", s.on_bot, filters=in_staff),

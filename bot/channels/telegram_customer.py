@@ -9,7 +9,8 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
 
 from bot.actions.timing import timed_call
 from bot.channels import callbacks
@@ -39,8 +40,15 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def on_start(update: Update, context: Context) -> None:
-    """The greeting, in the customer's language."""
-    await send(context, update.effective_chat.id, context.bot_data.domain.message("start", language_of_user(update)))
+    """The greeting, in the customer's language; opened from the shop's link (`/start <token>`, private
+    chats only), the customer's account linked instead (bot/account_link.py)."""
+    data, chat, language = context.bot_data, update.effective_chat, language_of_user(update)
+    if context.args and chat.type == ChatType.PRIVATE:
+        text, _ = await data.worker.run(conversation.link_account, Actor(CHANNEL), CHANNEL, str(update.effective_user.id),
+                                        language, context.args[0])
+        await send(context, chat.id, text)
+        return
+    await send(context, chat.id, data.domain.message("start", language))
 
 
 async def on_help(update: Update, context: Context) -> None:
@@ -60,15 +68,34 @@ async def deliver(update: Update, context: Context, reply: Reply | None) -> None
         return
     data, message = context.bot_data, update.effective_message
     if reply.call is not None:  # the shop's system first, awaited here: the worker never waits on the network
+        if update.callback_query is None:  # stored: nobody else's update waits behind this call (delivery.py)
+            context.bot.release(update.update_id)
         reply = await data.worker.run(conversation.acted, reply, *await timed_call(data.actions, reply.call))
     if reply.action == Action.RELAY:
         await relay_to_staff(context, reply, message)
         return
+    await answer_chat(context, update.effective_chat.id, reply, update.effective_user.first_name,
+                      delivered=update.callback_query is None)
+
+
+async def answer_chat(context: Context, chat_id: int, reply: Reply, display_name: str, delivered: bool = True) -> None:
+    """Send a reply (opening the handoff it announces first), and record its message as answered."""
     if reply.handoff_id is not None:
-        reply = await hand_over(context, reply, update.effective_user)
-    await send(context, update.effective_chat.id, reply.text, keyboard(reply))
-    if reply.message_id is not None and update.callback_query is None:
-        await data.worker.run(conversation.delivered, reply.message_id)
+        reply = await hand_over(context, reply, display_name)
+    await send(context, chat_id, reply.text, keyboard(reply))
+    if reply.message_id is not None and delivered:
+        await context.bot_data.worker.run(conversation.delivered, reply.message_id)
+
+
+async def send_interrupted(context: Context) -> None:
+    """At start, before any update: the answers through the shop's system that a crash cut short or left
+    unsent. Their updates were confirmed early, so Telegram will not deliver them again."""
+    for chat_id, reply in await context.bot_data.worker.run(conversation.interrupted, CHANNEL):
+        try:
+            name = (await context.bot.get_chat(chat_id)).first_name if reply.handoff_id is not None else ""
+            await answer_chat(context, int(chat_id), reply, name or "")
+        except TelegramError as exc:  # blocked since, or gone: tried again at the next start, for a day
+            log.warning("an interrupted answer to chat %s could not be sent: %s", chat_id, exc)
 
 
 def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.channels import callbacks
@@ -46,11 +46,11 @@ def staff_keyboard(handoff_id: int, proposed_intent: str | None) -> InlineKeyboa
     ])
 
 
-async def hand_over(context: Context, reply: Reply, customer: User) -> Reply:
+async def hand_over(context: Context, reply: Reply, display_name: str) -> Reply:
     """Open the handoff a reply announces, then return the reply to send: as it was, or the shop's
-    contact when the staff group could not take it."""
+    contact when the staff group could not take it. `display_name`: the customer's, for the topic's title."""
     data = context.bot_data
-    opening = await data.worker.run(handoff.opening, reply.handoff_id, customer.first_name)
+    opening = await data.worker.run(handoff.opening, reply.handoff_id, display_name)
     if opening is None:  # nothing to open: no staff group here, or opened before this redelivery
         return reply
     try:

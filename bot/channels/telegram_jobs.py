@@ -1,6 +1,7 @@
 """What the Telegram bot does on its own clock (PTB's JobQueue, APScheduler underneath): the nightly
-run with its catch-up after downtime, the retention purge, picking up models promoted elsewhere, and
-the handoffs' timeouts (a ping when nobody answered, back to the bot when idle)."""
+look at an A/B test and the nightly run, with their catch-up after downtime, the retention purge,
+picking up models promoted elsewhere, the handoffs' timeouts (a ping when nobody answered, back to the
+bot when idle), and answers gone quiet."""
 
 from __future__ import annotations
 
@@ -10,27 +11,41 @@ from datetime import UTC, datetime, timedelta
 
 from telegram.ext import Application
 
+from bot.ab_summary import ending_text
 from bot.channels.telegram_admin import announce
 from bot.channels.telegram_context import Context
 from bot.channels.telegram_send import send
 from bot.channels.telegram_staff import close_change, tell_change
 from bot.schedule import missed_fire_time, nightly_trigger
-from bot.usecases import data, handoff, training
+from bot.usecases import ab, data, handoff, outcomes, training
 from bot.usecases.access import Actor
 from storage.runs import RunInProgress, RunTrigger
+from training.experiment import Ending
 
 log = logging.getLogger(__name__)
 NIGHTLY = Actor("nightly", admin=True)  # the bot's own clock: the nightly run and the purge
 
 
 async def nightly(context: Context) -> None:
-    """The learning loop, reported to every admin."""
+    """Tonight's look at the A/B test first (so a test that ends frees the way for tonight's candidate), then
+    the learning loop, each reported to every admin."""
     admins = list(context.bot_data.config.telegram.admin_ids)
+    await ab_look(context, admins)
     try:
         await context.bot_data.retrainer.start(RunTrigger.NIGHTLY, NIGHTLY,
                                                on_finish=functools.partial(announce, context.application, admins))
     except RunInProgress as exc:
         log.info("nightly run not started: run %s is in progress", exc.run_id)
+
+
+async def ab_look(context: Context, admins: list[int]) -> None:
+    """The nightly look at a running A/B test (bot/usecases/ab.py); admins are told when it ends the test."""
+    if not await context.bot_data.worker.run(ab.running):
+        return
+    result = await context.bot_data.worker.run(ab.look_tonight, NIGHTLY)
+    if isinstance(result, Ending):
+        for admin in admins:
+            await send(context, admin, ending_text(result))
 
 
 async def purge_old(context: Context) -> None:
@@ -42,6 +57,11 @@ async def purge_old(context: Context) -> None:
 async def refresh_model(context: Context) -> None:
     """Pick up a promotion or rollback made by another process (CLI, a training run)."""
     await context.bot_data.worker.run(training.refresh_model)
+
+
+async def resolve_quiet(context: Context) -> None:
+    """Answers whose window passed with nothing after them count as resolved (bot/outcomes.py)."""
+    await context.bot_data.worker.run(outcomes.resolve_quiet)
 
 
 async def handoff_timeouts(context: Context) -> None:
@@ -60,7 +80,7 @@ async def handoff_timeouts(context: Context) -> None:
 
 
 def schedule(app: Application) -> None:
-    """Cron job with coalescing, one instance and a grace time; the daily purge; the model check."""
+    """Cron job with coalescing, one instance and a grace time; the daily purge; the model check; the outcomes' clock."""
     config = app.bot_data.config
     learning = config.learning
     grace = timedelta(hours=learning.misfire_grace_hours)
@@ -73,6 +93,7 @@ def schedule(app: Application) -> None:
     if config.privacy.retention_days > 0:
         app.job_queue.run_daily(purge_old, time=config.privacy.purge_time, name="retention-purge")
     app.job_queue.run_repeating(refresh_model, interval=config.telegram.model_check_seconds, name="model-refresh")
+    app.job_queue.run_repeating(resolve_quiet, interval=config.outcomes.check_seconds, name="outcome-windows")
     if config.handoff.staff_chat_id:
         app.job_queue.run_repeating(handoff_timeouts, interval=config.handoff.check_seconds, name="handoff-timeouts")
 

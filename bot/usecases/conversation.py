@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from bot.account_link import LinkRefused
 from bot.actions import ActionResult
 from bot.replies import Incoming, Reply
 from bot.runtime import Runtime
@@ -12,6 +14,8 @@ from bot.usecases.access import Actor, audited
 from storage.audit import AuditAction
 from storage.privacy import forget as erase
 from training.policy import Action
+
+RESEND_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,22 @@ def cancel(runtime: Runtime, incoming: Incoming) -> Answered:
 def acted(runtime: Runtime, reply: Reply, result: ActionResult, latency_ms: float) -> Reply:
     """The shop's system answered a reply's call (or failed): the reply to send, stored as sent."""
     return runtime.engine.fulfilment.complete(reply, result, latency_ms)
+
+
+def interrupted(runtime: Runtime, channel: str) -> list[tuple[str, Reply]]:
+    """At start: answers a crash left unsent although their updates were confirmed (an action's call).
+    Only the last day's: Telegram keeps an unconfirmed update no longer, and neither do we."""
+    since = (datetime.now(UTC) - RESEND_WITHIN).isoformat(timespec="milliseconds")
+    return runtime.engine.interrupted(channel, since)
+
+
+@audited(AuditAction.LINK_ACCOUNT, admin=False, detail=lambda linked, *_: f"refused: {linked[1]}" if linked[1] else "")
+def link_account(runtime: Runtime, actor: Actor, channel: str, user: str, language: str, payload: str
+                 ) -> tuple[str, LinkRefused | None]:
+    """/start with a link from the shop: the customer's chat linked to their account there, or told why not.
+    The audit row names the channel only (`actor`) and never the token."""
+    user_id = runtime.engine.messages.user_id(channel, user, language)
+    return runtime.engine.fulfilment.link(user_id, payload, language)
 
 
 def _answered(runtime: Runtime, incoming: Incoming, reply: Reply | None) -> Answered:

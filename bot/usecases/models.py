@@ -11,8 +11,8 @@ from bot.usecases.access import Actor, audited
 from storage.action_calls import EndpointFigures
 from storage.audit import AuditAction
 from training.classifier import Classifier, ModelLoadError
-from training.evaluate import as_answered, evaluate
 from training.policy import Action, decide
+from training.serving import Canary
 from training.tokenize import tokenize
 
 
@@ -40,6 +40,7 @@ class Status:
     scheduled_here: bool  # False at the terminal: only the running Telegram bot schedules runs
     handoffs: dict  # storage.handoffs.Handoffs.figures: today, 7 days, first reply, containment
     actions: list[EndpointFigures]  # calls to the shop's system in 7 days, per endpoint
+    canary: Canary | None  # the running A/B test and its candidate, as this process serves it
 
 
 def classify(runtime: Runtime, texts: list[str]) -> list[Classification]:
@@ -74,6 +75,8 @@ def evaluate_version(runtime: Runtime, version: str | None) -> dict:
     except ModelLoadError as exc:
         raise NoModel(f"model {model['version']} does not load: {exc}") from None
     n_train = {lang: m["n_train"] for lang, m in model["metrics"].get("per_language", {}).items()}
+    from training.evaluate import as_answered, evaluate  # scikit-learn: loaded when asked, never by a serving bot
+
     metrics = evaluate(as_answered(classifier, runtime.config.policy), runtime.domain.gold, n_train)
     return {**metrics, "version": model["version"]}
 
@@ -85,7 +88,7 @@ def status(runtime: Runtime, actor: Actor, next_run: datetime | None, scheduled_
     pending = runtime.engine.labels.count_since(runtime.runs.last_trained_at())
     return Status(runtime.registry.live(), runtime.model.problem, pending, runtime.review.size(),
                   runtime.runs.recent(5), next_run, scheduled_here, runtime.engine.handoffs.figures(datetime.now(UTC)),
-                  runtime.engine.fulfilment.calls.figures())
+                  runtime.engine.fulfilment.calls.figures(), runtime.model.canary)
 
 
 @audited(AuditAction.ROLLBACK)

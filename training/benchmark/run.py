@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.benchmark.data import Data, load_data
+from training.benchmark.data import BenchmarkError, Data, load_data
 from training.benchmark.serving import percentiles, serve
 from training.benchmark.systems import NAMES, SYSTEMS, check_available, train_fasttext, train_supportbot, train_tfidf
 from training.config import ModelSettings
@@ -22,6 +22,7 @@ def run_benchmark(
     *,
     baselines: bool = False,
     oos_label: str | None = None,
+    hold_out: int = 0,
     systems: Sequence[str] | None = None,
     verbose: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -29,13 +30,19 @@ def run_benchmark(
     """Train each system on TRAIN, measure it on TEST; one dict of metrics per system.
 
     `systems` overrides `baselines` (default: supportbot, plus both baselines with `baselines`).
+    `hold_out` k > 0 makes k intents out of scope, labelled `oos_label` (`data.load_data`), for data
+    without an out-of-scope class; each result names them (`held_out`).
     """
+    if hold_out and not oos_label:
+        raise BenchmarkError("holding intents out needs an out-of-scope label to give them")
     systems = tuple(systems or (SYSTEMS if baselines else ("supportbot",)))
     check_available(systems)
     say = progress or (lambda _msg: None)
-    data = load_data(Path(train_csv), Path(test_csv), s)
+    data = load_data(Path(train_csv), Path(test_csv), s, hold_out, oos_label or "")
     say(f"{len(data.train)} training rows ({len(data.fit)} fit + {len(data.val)} validation), "
         f"{len(data.test)} test rows, {len({e.intent for e in data.train})} labels")
+    if data.held_out:
+        say(f"held out as {oos_label!r}: {', '.join(data.held_out)}")
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp:
         for system in systems:
@@ -96,5 +103,7 @@ def system_result(system: str, trained: dict, served: dict, data: Data, oos_labe
     }
     if oos_label is not None:
         result["oos_threshold"] = threshold
+    if data.held_out:
+        result["held_out"] = list(data.held_out)
     result.update({k: v for k, v in trained.items() if k not in result and k not in ("train_s", "model_mb")})
     return result
