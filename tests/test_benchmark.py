@@ -240,3 +240,14 @@ def test_supportbot_benchmark_reports_a_bad_csv_and_exits_2(tmp_path):
                            "--test", str(test)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "needs a header with text and label" in done.stderr
+
+
+def test_supportbot_benchmark_holds_intents_out_only_with_an_out_of_scope_label(tmp_path):
+    """`--hold-out K` reaches the library, which refuses it without --oos-label (what it holds out: above)."""
+    train, test = tiny_csvs(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\nvar_dir = "{tmp_path / "var"}"\n{SHOP}')
+    command = [sys.executable, "-m", "bot.cli", "--config", str(config), "benchmark", "--train", str(train),
+               "--test", str(test), "--hold-out", "1"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "needs an out-of-scope label" in refused.stderr

@@ -122,11 +122,15 @@ def redact(ctx: click.Context) -> int:
 @click.option("--test", "test_csv", required=True, type=click.Path(exists=True, dir_okay=False), metavar="TEST.csv",
               help="same columns; read once, at the end")
 @click.option("--oos-label", metavar="LABEL", help="the out-of-scope label: adds in-scope accuracy and OOS recall")
+@click.option("--hold-out", type=click.IntRange(0), default=0, metavar="K",
+              help="make K intents (drawn once by a fixed seed, named in the results) out of scope, as --oos-label")
 @click.option("--baselines", is_flag=True, help="also TF-IDF + LinearSVC and fastText")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by system on stdout")
 @click.pass_context
-def benchmark(ctx: click.Context, train_csv: str, test_csv: str, oos_label: str | None, baselines: bool, as_json: bool) -> int:
-    """Train on a text,label CSV and measure on another: accuracy, macro-F1, speed, size, memory."""
+def benchmark(ctx: click.Context, train_csv: str, test_csv: str, oos_label: str | None, hold_out: int, baselines: bool,
+              as_json: bool) -> int:
+    """Train on a text,label CSV and measure on another: accuracy, macro-F1, speed, size, memory. With
+    --hold-out K, data without an out-of-scope class gets one: K intents nobody learns from."""
     import json
 
     from training.benchmark.data import BenchmarkError
@@ -135,7 +139,7 @@ def benchmark(ctx: click.Context, train_csv: str, test_csv: str, oos_label: str 
 
     try:
         results = run_benchmark(Path(train_csv), Path(test_csv), config_of(ctx).model, baselines=baselines,
-                                oos_label=oos_label, progress=lambda msg: click.echo(msg, err=True))
+                                oos_label=oos_label, hold_out=hold_out, progress=lambda msg: click.echo(msg, err=True))
     except BenchmarkError as exc:
         raise Failed(str(exc)) from None
     click.echo(json.dumps(results, ensure_ascii=False) if as_json else format_table(results))
