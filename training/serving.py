@@ -55,8 +55,8 @@ class LiveModel:
 
     def load(self) -> Classifier | None:
         """Load the live version, else the most recent earlier one that loads, saying why; and the candidate of
-        a running A/B test."""
-        self._load_canary(self.experiments.running())
+        a running A/B test (unless it is loaded already)."""
+        self._follow_test()
         failures = []
         for model in self.registry.serving_order():
             try:
@@ -82,9 +82,7 @@ class LiveModel:
     def refresh(self) -> bool:
         """Swap in the registry's live version if it changed (promotion or rollback elsewhere), and the
         candidate of an A/B test that started or ended; True when the live version changed."""
-        running = self.experiments.running()
-        if (running.id if running else None) != (self.canary.experiment.id if self.canary else None):
-            self._load_canary(running)
+        self._follow_test()
         live = self.registry.live()
         if live is None or (self.current and self.current.version == live["version"]):
             return False
@@ -94,6 +92,12 @@ class LiveModel:
         if changed:
             log.info("now serving model %s (was %s)", loaded.version, previous)
         return changed
+
+    def _follow_test(self) -> None:
+        """Load the candidate when the running A/B test changed (started, ended, replaced), never twice."""
+        running = self.experiments.running()
+        if (running.id if running else None) != (self.canary.experiment.id if self.canary else None):
+            self._load_canary(running)
 
     def _load_canary(self, test: Experiment | None) -> None:
         """The candidate of `test` beside the live model, or nothing when no test runs; a candidate that does not

@@ -68,7 +68,9 @@ async def deliver(update: Update, context: Context, reply: Reply | None) -> None
         return
     data, message = context.bot_data, update.effective_message
     if reply.call is not None:  # the shop's system first, awaited here: the worker never waits on the network
-        if update.callback_query is None:  # stored: nobody else's update waits behind this call (delivery.py)
+        # Stored, and resent at the next start if a kill cuts the call short (Engine.interrupted covers answers,
+        # not a question's buttons): nobody else's update waits behind this call (delivery.py).
+        if update.callback_query is None and reply.action == Action.ANSWER:
             context.bot.release(update.update_id)
         reply = await data.worker.run(conversation.acted, reply, *await timed_call(data.actions, reply.call))
     if reply.action == Action.RELAY:
