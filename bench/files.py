@@ -10,6 +10,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BANKING77 = Path("/work/shared/datasets/banking77")
+HWU64 = Path("/work/shared/datasets/hwu64")  # read in place, never copied into the repository
 RESULTS = BENCH / "results.json"  # the last `make bench`: the project guide names this path
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 FIGURES = BENCH / "figures"

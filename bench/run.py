@@ -2,14 +2,19 @@
 
     .venv/bin/python -m bench.run [--keep]
     .venv/bin/python -m bench.run --phase handoff_pace    # one phase alone, into bench/results.json
+    .venv/bin/python -m bench.run --phase hwu64           # HWU64 against both baselines (banking77: BANKING77's)
+    .venv/bin/python -m bench.run --phase oos             # out of scope: intents held out of BANKING77, then HWU64
+    .venv/bin/python -m bench.run --phase starter         # the starter model with config.toml's seed and EXTRA_SEEDS
     .venv/bin/python -m bench.run --phase stats           # /stats on a database of a million messages
     .venv/bin/python -m bench.run --phase actions         # after training the starter model it needs
     .venv/bin/python -m bench.run --phase ab              # A/B tests simulated (ab_memory: two models' memory)
+    .venv/bin/python -m bench.run --phase distributed     # training memory vs set size; 1 vs 2 workers on BANKING77
 
-Each phase is its own Python process (`python -m bench.phases.NAME`), so no phase measures memory or speed with
-another's libraries loaded (the serving phase must not even have TensorFlow imported), and the
-machine runs one heavy process at a time. The working directory (starter model, databases) is
-a temporary directory, removed at the end unless --keep. Phase logs go to bench/logs/ (ignored).
+Each phase is its own Python process (`python -m bench.phases.NAME`, or `python -m bot.cli benchmark …` for the
+data sets' phases: COMMANDS), so no phase measures memory or speed with another's libraries loaded (the serving
+phase must not even have TensorFlow imported), and the machine runs one heavy process at a time. The working
+directory (starter model, databases) is a temporary directory, removed at the end unless --keep. Phase logs go
+to bench/logs/ (ignored).
 """
 
 from __future__ import annotations
@@ -26,15 +31,32 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench.files import BANKING77, BENCH, FIGURES, RESULTS, ROOT, write_json
+from bench.files import BANKING77, BENCH, FIGURES, HWU64, RESULTS, ROOT, write_json
 from bench.report import write_report
 
 SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
 SCALING_EPOCHS = 3  # fixed epochs per size: see bench/phases/scaling.py
-ALONE = ("handoff_pace", "stats", "ab")  # phases `--phase` can run alone: they need no starter model
+ALONE = ("handoff_pace", "stats", "ab", "distributed")  # phases `--phase` can run alone: they need no starter model
 AFTER_STARTER = ("actions", "ab_memory")  # phases `--phase` runs after training the starter model they need
-BANKING77_COMMAND = ["benchmark", "--train", str(BANKING77 / "train.csv"), "--test", str(BANKING77 / "test.csv"),
-                     "--baselines", "--json"]
+EXTRA_SEEDS = (1, 2)  # the starter model is trained again with these beside config.toml's seed: three seeds (#17)
+# A seed's figures: those bench/phases/starter_seed.py writes (bench/phases/starter.py `gold_figures`).
+SEED_KEYS = ("epochs", "release_s", "accuracy", "macro_f1", "oos_recall", "inscope_accuracy", "per_language")
+DATA_SETS = {"banking77": BANKING77, "hwu64": HWU64}  # each against both baselines in the same run
+HOLD_OUT = {"banking77": 10, "hwu64": 8}  # intents each one's out-of-scope run holds out (drawn by a fixed seed)
+OOS_LABEL = "out_of_scope"  # the label the held-out intents get
+
+
+def benchmark_command(data: Path, hold_out: int = 0) -> list[str]:
+    """`supportbot benchmark` on one shared data set beside both baselines; with `hold_out` k, k of its
+    intents become out of scope (training/benchmark/data.py) and the threshold is chosen on validation."""
+    oos = ["--hold-out", str(hold_out), "--oos-label", OOS_LABEL] if hold_out else []
+    return ["benchmark", "--train", str(data / "train.csv"), "--test", str(data / "test.csv"), *oos,
+            "--baselines", "--json"]
+
+
+COMMANDS = {**{name: benchmark_command(path) for name, path in DATA_SETS.items()},
+            **{f"oos_{name}": benchmark_command(DATA_SETS[name], k) for name, k in HOLD_OUT.items()}}
+SECTIONS = ("starter", *DATA_SETS, "oos")  # sections `--phase` measures alone as a whole run does, phases and all
 
 
 def machine() -> dict:
@@ -88,6 +110,53 @@ class Phases:
         return json.loads(done.stdout) if out is None else json.loads(out.read_text())
 
 
+def phase(name: str) -> list[str]:
+    """The interpreter's arguments that run bench/phases/NAME.py."""
+    return ["-m", f"bench.phases.{name}"]
+
+
+def benchmark(phases: Phases, name: str) -> dict:
+    """One of COMMANDS as a phase of its own: its figures keyed by system."""
+    return phases.run(name, ["-m", "bot.cli", *COMMANDS[name]])
+
+
+def out_of_scope(phases: Phases) -> dict:
+    """Each data set with HOLD_OUT's intents out of scope: its figures keyed by system, which name the intents."""
+    return {name: benchmark(phases, f"oos_{name}") for name in HOLD_OUT}
+
+
+def starter_section(phases: Phases, work: Path) -> dict:
+    """The starter phase (config.toml's seed: the model the later phases serve, in WORK_DIR) and the same release
+    with each of EXTRA_SEEDS, a process and working directory each; `seeds` holds every seed's gold figures
+    and `over_seeds` their minimum and mean. The starter's own keys stay as they were before seeds were added."""
+    starter = phases.run("starter", [*phase("starter"), str(work), str(work / "starter.json")], work / "starter.json")
+    seeds = [{"seed": starter["seed"], **{key: starter[key] for key in SEED_KEYS}}]
+    for seed in EXTRA_SEEDS:
+        out = work / f"starter_seed_{seed}.json"
+        seeds.append(phases.run(f"starter_seed_{seed}", [*phase("starter_seed"), str(work / f"seed_{seed}"), str(out),
+                                                         str(seed)], out))
+    return starter | {"config": "config.toml", "seeds": seeds, "over_seeds": over_seeds(seeds)}
+
+
+def over_seeds(seeds: list[dict]) -> dict:
+    """Minimum and mean over the seeds of gold accuracy and macro-F1, over all messages and per language."""
+    def spread(values: list[float]) -> dict:
+        return {"min": min(values), "mean": sum(values) / len(values)}
+
+    figures = {"all": {metric: spread([s[metric] for s in seeds]) for metric in ("accuracy", "macro_f1")}}
+    for language in seeds[0]["per_language"]:
+        figures[language] = {metric: spread([s["per_language"][language][metric] for s in seeds])
+                             for metric in ("accuracy", "macro_f1")}
+    return figures
+
+
+def section(phases: Phases, work: Path, name: str) -> dict:
+    """The results section NAME (one of SECTIONS), measured as a whole run measures it."""
+    if name == "starter":
+        return starter_section(phases, work)
+    return out_of_scope(phases) if name == "oos" else benchmark(phases, name)
+
+
 def main(keep: bool = False) -> None:
     started, load_start, code = time.perf_counter(), os.getloadavg(), git_state()
     date = datetime.now(UTC).isoformat(timespec="seconds")
@@ -95,9 +164,8 @@ def main(keep: bool = False) -> None:
     logs.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     phases = Phases(logs)
-    phase = lambda name: ["-m", f"bench.phases.{name}"]  # noqa: E731
     try:
-        starter = phases.run("starter", [*phase("starter"), str(work), str(work / "starter.json")], work / "starter.json")
+        starter = starter_section(phases, work)
         cv = phases.run("policy_cv", [*phase("policy_cv"), str(work), str(work / "policy_cv.json")], work / "policy_cv.json")
         serving = phases.run("serving", [*phase("serving"), str(work), str(work / "serving.json")], work / "serving.json")
         keras = phases.run("keras_predict", [*phase("keras_predict"), str(work), starter["model_dir"],
@@ -110,10 +178,13 @@ def main(keep: bool = False) -> None:
         ab = phases.run("ab", [*phase("ab"), str(work), str(work / "ab.json")], work / "ab.json")
         ab_memory = phases.run("ab_memory", [*phase("ab_memory"), str(work), str(work / "ab_memory.json")],
                                work / "ab_memory.json")
-        banking77 = phases.run("banking77", ["-m", "bot.cli", *BANKING77_COMMAND])
+        benchmarks = {name: benchmark(phases, name) for name in DATA_SETS}
+        oos = out_of_scope(phases)
         scaling = [phases.run(f"scaling_{n}", [*phase("scaling"), str(n), str(work / f"scaling_{n}.json"),
                                                str(SCALING_EPOCHS)], work / f"scaling_{n}.json")
                    for n in SCALING_SIZES]
+        distributed = phases.run("distributed", [*phase("distributed"), str(work), str(work / "distributed.json")],
+                                 work / "distributed.json")
     finally:
         if keep:
             print(f"working directory kept: {work}")
@@ -121,7 +192,8 @@ def main(keep: bool = False) -> None:
             shutil.rmtree(work, ignore_errors=True)
     ratio = keras["predict_latency_ms"]["p50"] / serving["latency_ms"]["p50"]
     results = {
-        "banking77": banking77,
+        **benchmarks,
+        "oos": oos,
         "serving": {
             **serving,
             "predict_latency_ms": {**keras["predict_latency_ms"], "ratio_to_litert_p50": ratio},
@@ -138,13 +210,14 @@ def main(keep: bool = False) -> None:
         "ab": ab,
         "ab_memory": ab_memory,
         "retrain_scaling": scaling,
-        "starter": starter | {"config": "config.toml"},
+        "distributed": distributed,
+        "starter": starter,
         "starter_cv": cv,
         "meta": {
             "date": date,
             "command": "make bench",
             "runs": ".venv/bin/python -m bench.run",
-            "banking77_command": "supportbot " + " ".join(BANKING77_COMMAND),
+            "commands": {name: "supportbot " + " ".join(command) for name, command in COMMANDS.items()},
             "machine": machine(),
             "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
@@ -163,26 +236,35 @@ def main(keep: bool = False) -> None:
 
 
 def one_phase(name: str) -> None:
-    """`--phase NAME`: one phase that needs nothing from another (no starter model), run alone; its figures
-    replace that phase's in bench/results.json, with when, where and how they were measured, and BENCHMARKS.md
-    is rendered again from the whole file."""
-    if name not in ALONE + AFTER_STARTER:
-        raise SystemExit(f"--phase runs {', '.join(ALONE + AFTER_STARTER)}; the others only in a whole run: make bench")
+    """`--phase NAME`: one phase that needs nothing from another (no starter model), or one results section of
+    SECTIONS, run alone; its figures replace that phase's or section's in bench/results.json, with when, where
+    and how they were measured, and BENCHMARKS.md is rendered again from the whole file."""
+    if name not in ALONE + AFTER_STARTER + SECTIONS:
+        raise SystemExit(f"--phase runs {', '.join(ALONE + AFTER_STARTER + SECTIONS)}; the others only in a whole "
+                         "run: make bench")
     work, logs = Path(tempfile.mkdtemp(prefix="supportbot-bench-")), BENCH / "logs"
     logs.mkdir(exist_ok=True)
     load_start = os.getloadavg()
     phases = Phases(logs)
     try:
-        if name in AFTER_STARTER:
-            phases.run("starter", ["-m", "bench.phases.starter", str(work), str(work / "starter.json")], work / "starter.json")
-        figures = phases.run(name, ["-m", f"bench.phases.{name}", str(work), str(work / "out.json")], work / "out.json")
+        if name in SECTIONS:
+            figures = section(phases, work, name)
+        else:
+            if name in AFTER_STARTER:
+                phases.run("starter", [*phase("starter"), str(work), str(work / "starter.json")], work / "starter.json")
+            figures = phases.run(name, [*phase(name), str(work), str(work / "out.json")], work / "out.json")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[name] = {**figures, "measured": {
+    measured = {
         "command": f".venv/bin/python -m bench.run --phase {name}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(), "git": git_state(), "load_average_start": [round(x, 2) for x in load_start],
-        "load_average_end": [round(x, 2) for x in os.getloadavg()]}}
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "phase_seconds": {k: round(v, 1) for k, v in phases.seconds.items()}}
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if name in SECTIONS:
+        record_section(results, name, figures, measured)
+    else:
+        results[name] = {**figures, "measured": measured}
     write_json(RESULTS, results)
     try:
         write_report(results)
@@ -190,6 +272,16 @@ def one_phase(name: str) -> None:
         raise SystemExit(f"wrote {name} into {RESULTS.relative_to(ROOT)}; BENCHMARKS.md not rendered: the results "
                          f"hold no {missing} yet (make bench measures every phase)") from None
     print(f"wrote {name} into {RESULTS.relative_to(ROOT)} and BENCHMARKS.md")
+
+
+def record_section(results: dict, name: str, figures: dict, measured: dict) -> None:
+    """A section measured alone: its figures as a whole run stores them (keyed by system, so the note of how
+    they were measured goes to meta.measured_alone, and the commands that ran to meta.commands)."""
+    results[name] = {key: value for key, value in figures.items() if key != "model_dir"}  # the starter's: gone now
+    meta = results.setdefault("meta", {})
+    meta.setdefault("measured_alone", {})[name] = measured
+    meta.setdefault("commands", {}).update({command: "supportbot " + " ".join(COMMANDS[command])
+                                            for command in measured["phase_seconds"] if command in COMMANDS})
 
 
 if __name__ == "__main__":

@@ -105,8 +105,9 @@ async def test_retrain_from_telegram_runs_once_reports_and_sends_the_confusion_m
         assert texts[1].startswith("Training run 1")
         await server.wait_for(lambda: server.calls_to("sendPhoto"), timeout=400)
         messages = server.sent_messages(admin)
-        result = next(m for m in messages if m.get("text", "").startswith("Training run 1 promoted"))
-        assert "macro-F1: live" in result["text"]
-        assert messages[-1].get("photo") and "confusion matrix" in messages[-1]["caption"]
+        result = next(i for i, m in enumerate(messages) if m.get("text", "").startswith("Training run 1 promoted"))
+        assert "macro-F1: live" in messages[result]["text"]
+        photo = next(i for i, m in enumerate(messages) if m.get("photo"))  # other notices may come in between
+        assert photo > result and "confusion matrix" in messages[photo]["caption"]
         assert Runs(bot.runtime.db).get(1)["status"] == "promoted"
         await server.wait_for(lambda: bot.runtime.model.current.version == bot.runtime.registry.live()["version"])

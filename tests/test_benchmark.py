@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import SHOP
@@ -77,20 +76,19 @@ def test_csv_without_a_label_column_or_rows_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("fraction", [0.25, 0.05], ids=["stratified", "plain"])
-def test_validation_indices_are_the_rows_train_holds_out(fraction):
-    """The benchmark splits row numbers; train() splits encoded texts: the same rows either way."""
-    from training.tokenize import Encoder
-    from training.train import encode_all, validation_split
+def test_validation_indices_are_the_rows_train_holds_out(fraction, tmp_path):
+    """The benchmark splits row numbers; train() exports a training set: the same rows held out either way."""
+    from training import training_set
+    from training.train import encode_all
 
     data = [Example(t, intent, "en") for intent, texts in INTENTS.items() for t in texts]
     s = ModelSettings(validation_fraction=fraction, max_len=16, max_ngrams=32)
-    encoder = Encoder.build((e.text for e in data), s.max_vocab, s.max_len, s.ngram_buckets, s.max_ngrams)
-    ids, grams = encode_all(encoder, [e.text for e in data])
-    y = np.array([sorted(INTENTS).index(e.intent) for e in data])
-    ids_train, ids_val, *_ = validation_split(ids, grams, y, s)
+    manifest = training_set.export(data, s, tmp_path / "set")
+    ids, _ = encode_all(manifest.encoder(), [e.text for e in data])
     fit_rows, val_rows = validation_indices(data, s)
     assert len(val_rows) == math.ceil(len(data) * fraction) and sorted([*fit_rows, *val_rows]) == list(range(len(data)))
-    assert (ids[val_rows] == ids_val).all() and (ids[fit_rows] == ids_train).all()
+    held = sorted(tuple(ids_) for ids_, _, _ in training_set.rows(manifest, "validation"))
+    assert held == sorted(tuple(row) for row in ids[val_rows].tolist())
 
 
 def test_held_out_intents_are_drawn_once_by_seed_and_never_all_or_none():

@@ -128,7 +128,7 @@ def test_the_answer_is_the_average_of_every_members_two_classifiers():
     from training.model import build_model
 
     s = ModelSettings(max_len=6, max_ngrams=8, ngram_buckets=50, embedding_dim=4, ngram_dim=4, lstm_units=3, members=3)
-    training, serving = build_model(vocab_size=20, n_labels=5, s=s, steps=10)
+    training, serving = build_model(vocab_size=20, n_labels=5, s=s)
     heads = [name for name in training.output_names if name != "intent"]
     assert sorted(heads) == sorted(f"{kind}_{m}" for kind in ("lstm", "ngrams") for m in range(3))
     inputs = [np.array([[2, 3, 4, 0, 0, 0]], dtype="int32"), np.array([[5, 9, 0, 0, 0, 0, 0, 0]], dtype="int32")]
@@ -165,13 +165,12 @@ def test_the_stacked_loop_computes_each_members_own_keras_bilstm():
 @pytest.mark.parametrize("fraction, stratified", [(0.5, True), (0.05, False)])
 def test_the_validation_split_is_stratified_only_when_it_can_hold_every_class(fraction, stratified):
     from training.config import ModelSettings
-    from training.train import validation_split
+    from training.training_set import split_rows
 
     y = np.repeat(np.arange(40), 3)  # 40 intents, 3 examples each: 5% is 6 examples
-    rows = np.arange(len(y))
-    train_rows, val_rows, *_, y_val = validation_split(rows, rows, y, ModelSettings(validation_fraction=fraction))
-    assert len(val_rows) == math.ceil(len(y) * fraction) and sorted([*train_rows, *val_rows]) == list(rows)
-    assert (len(set(y_val)) == 40) == stratified
+    train_rows, val_rows = split_rows(y, ModelSettings(validation_fraction=fraction))
+    assert len(val_rows) == math.ceil(len(y) * fraction) and sorted([*train_rows, *val_rows]) == list(range(len(y)))
+    assert (len(set(y[val_rows])) == 40) == stratified
 
 
 def test_gold_metrics_count_a_policy_fallback_as_out_of_scope(classifier):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
@@ -28,10 +28,12 @@ from training.config_checks import (
     below,
     crontab,
     empty_or_email,
+    empty_or_host_port,
     empty_or_http_url,
     empty_or_phone,
     endpoint_urls,
     file_name_under,
+    host_ports,
     is_url,
     not_empty,
     opening_hours,
@@ -263,6 +265,27 @@ class OutcomeSettings:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """Where the train stage runs: this machine, or several under TensorFlow's multi-worker strategy
+    (training/cluster_run.py; README "Training on a cluster")."""
+
+    workers: tuple[str, ...] = setting((), host_ports)  # the other machines' `supportbot worker` addresses
+    chief: str = setting("", empty_or_host_port)  # this machine's address as the workers reach it
+    shared_dir: str = setting("cluster", not_empty)  # training sets and jobs; relative: under var_dir
+    shards: int = setting(8, POSITIVE)  # files per training set (at least one per machine is used)
+    join_timeout_seconds: float = setting(300.0, above(0))  # every worker started, connected, first step taken
+    step_timeout_seconds: float = setting(120.0, above(0))  # each later step takes at most this
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.workers)
+
+    def cluster(self) -> tuple[str, ...]:
+        """TF_CONFIG's worker list: the chief (task 0), then the workers in order (task N = --index N)."""
+        return (self.chief, *self.workers)
+
+
+@dataclass(frozen=True)
 class _Paths:
     var_dir: str = setting("var", not_empty)
     data_dir: str = setting("data", not_empty)
@@ -286,6 +309,11 @@ def _webhook_target(t: TelegramSettings) -> tuple[str, str] | None:
     return "webhook_url", 'an https:// URL when mode is "webhook"' + (" (or http:// for a local Bot API server)" if local else "")
 
 
+def _chief_for_workers(t: TrainingSettings) -> tuple[str, str] | None:
+    """Workers must be told where the chief listens."""
+    return ("chief", 'set (host:port) when workers are') if t.workers and not t.chief else None
+
+
 def _connect_within_deadline(a: ActionsSettings) -> tuple[str, str] | None:
     """The deadline bounds the whole call: a longer connect timeout could never run out."""
     return ("connect_timeout", f"at most deadline ({a.deadline})") if a.connect_timeout > a.deadline else None
@@ -297,6 +325,7 @@ _RELATIONS: dict[type, Callable[[Any], tuple[str, str] | None]] = {
     TelegramSettings: _webhook_target,
     ShopSettings: _some_contact,
     ActionsSettings: _connect_within_deadline,
+    TrainingSettings: _chief_for_workers,
 }
 
 
@@ -318,6 +347,7 @@ class Config:
     demo_shop: DemoShopSettings = field(default_factory=DemoShopSettings)
     slots: SlotSettings = field(default_factory=SlotSettings)
     outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     source: Path | None = None
 
     @property
@@ -327,6 +357,11 @@ class Config:
     @property
     def models_dir(self) -> Path:
         return self.var_dir / "models"
+
+    @property
+    def shared_dir(self) -> Path:
+        """Training sets and multi-worker jobs: [training] shared_dir, relative paths under var_dir."""
+        return self.var_dir / self.training.shared_dir
 
     @property
     def reports_dir(self) -> Path:
@@ -353,6 +388,7 @@ SECTIONS: dict[str, type] = {
     "demo_shop": DemoShopSettings,
     "slots": SlotSettings,
     "outcomes": OutcomeSettings,
+    "training": TrainingSettings,
 }
 
 
@@ -381,6 +417,20 @@ def _section(cls: type[T], raw: dict[str, Any], name: str, source: Path) -> T:
         key, what = broken
         raise ConfigError(f"{source}: [{name}] {key} must be {what}, got {shown(getattr(settings, key))}")
     return settings
+
+
+def with_workers(config: Config, workers: list[str]) -> Config:
+    """`config` with [training] workers replaced (`supportbot train --workers`), checked as at load."""
+    table = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config.training).items()}
+    training = settings_from(TrainingSettings, {**table, "workers": workers}, config.source or Path("--workers"),
+                             "training")
+    return replace(config, training=training)
+
+
+def settings_from(cls: type[T], values: dict[str, Any], source: Path, name: str) -> T:
+    """Settings written out as a table elsewhere (a multi-worker job names its [model] settings),
+    read back through the same conversions and checks as config.toml's [name]."""
+    return _section(cls, {name: values}, name, source)
 
 
 def _broken_rule(settings: Any) -> tuple[str, str] | None:

@@ -177,6 +177,21 @@ def endpoint_urls(endpoints: dict[str, str]) -> str | None:
     return None
 
 
+def _host_port(value: str) -> bool:
+    host, _, port = value.rpartition(":")
+    return bool(host) and not any(c.isspace() or c == "/" for c in host) and port.isdigit() and 0 < int(port) < 65536
+
+
+def host_ports(entries: tuple[str, ...]) -> str | None:
+    """TF_CONFIG names each machine as host:port; the first wrong entry is named."""
+    wrong = next((e for e in entries if not _host_port(e)), None)
+    return None if wrong is None else f'a list of "host:port" such as ["10.0.0.2:2222"] ("{wrong}" is not)'
+
+
+def empty_or_host_port(value: str) -> str | None:
+    return None if not value or _host_port(value) else 'empty or "host:port" such as "10.0.0.1:2222"'
+
+
 def file_name_under(value: str) -> str | None:
     """A file under var_dir: relative, without "..", so state stays where [paths] var_dir says."""
     parts = PurePosixPath(value.replace("\\", "/")).parts

@@ -27,6 +27,7 @@ from storage.runs import Runs, RunStage, RunStatus, RunTrigger
 from training.canary import Placement, carry_out, plan
 from training.classifier import Classifier
 from training.clean import clean
+from training.cluster_job import remove_leftovers
 from training.collect import collect
 from training.config import Config, PolicySettings, load_config
 from training.domain import Domain, Example, load_domain
@@ -85,6 +86,8 @@ def execute(config: Config, db: Database, run_id: int, progress: Progress | None
     try:
         for leftover in registry.remove_scratch():  # safe: the lock keeps any other writer out
             log.warning("removed %s, left by an interrupted training run", leftover)
+        for leftover in remove_leftovers(config.shared_dir):
+            log.warning("removed %s, a training set left by an interrupted training run", leftover)
         domain = load_domain(config.data_dir)
         extra = [] if run["trigger"] == RunTrigger.STARTER else _conversation_examples(config, db, runs, run, domain, counts)
         examples = domain.training_examples() + extra
@@ -94,7 +97,7 @@ def execute(config: Config, db: Database, run_id: int, progress: Progress | None
 
         with quiet():  # TensorFlow's and LiteRT's own chatter is nothing a shop owner can act on
             release = train_release(examples, domain.gold, config.model, registry, config.policy, verbose=0,
-                                    progress=report_progress, bar=bar)
+                                    progress=report_progress, bar=bar, cluster=(config.training, config.shared_dir))
         runs.update(run_id, stage=RunStage.EVALUATE, candidate_version=release.version)
         live_version, live_metrics = _live_metrics(registry, domain, config.policy)
         runs.update(run_id, stage=RunStage.PROMOTE, live_version=live_version)

@@ -20,7 +20,7 @@ from bot.masking import TokenRefused, mask_everywhere
 from bot.runtime import Runtime, open_runtime
 from bot.usecases.access import Actor
 from storage.db import DatabaseRefused
-from training.config import Config, ConfigError, load_config
+from training.config import Config, ConfigError, load_config, with_workers
 from training.domain import DomainError
 
 REFUSED = (ConfigError, DomainError, DatabaseRefused, TokenRefused)
@@ -46,10 +46,24 @@ config_option = click.option(
 )
 
 
+def _remember_workers(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["workers"] = [w.strip() for w in value.split(",") if w.strip()]
+
+
+workers_option = click.option(
+    "--workers", metavar="HOST:PORT,...", expose_value=False, callback=_remember_workers,
+    help="train across these `supportbot worker` machines instead of [training] workers (\"\" for this machine alone)",
+)
+
+
 def config_of(ctx: click.Context) -> Config:
-    """The config named by --config (wherever it was given), $SUPPORTBOT_CONFIG, or ./config.toml."""
+    """The config named by --config (wherever it was given), $SUPPORTBOT_CONFIG, or ./config.toml;
+    with a command's --workers in place of [training] workers."""
     path = (ctx.obj or {}).get("config") or os.environ.get("SUPPORTBOT_CONFIG", "config.toml")
-    return load_config(path)
+    config = load_config(path)
+    workers = (ctx.obj or {}).get("workers")
+    return config if workers is None else with_workers(config, workers)
 
 
 @contextmanager

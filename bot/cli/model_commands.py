@@ -1,4 +1,4 @@
-"""Commands about models and training runs: train, retrain, evaluate, classify, status, runs, rollback."""
+"""Commands about models and training runs: train, retrain, worker, evaluate, classify, status, runs, rollback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from bot.cli.app import Failed, command, config_of, opened, operator
+from bot.cli.app import Failed, command, config_of, opened, operator, workers_option
 from bot.schedule import nightly_trigger
 from bot.summaries import run_line, run_result, status_text
 from bot.usecases import models, training
@@ -31,6 +31,7 @@ def _finished(run: dict, as_json: bool) -> int:
 
 
 @command()
+@workers_option
 @click.option("--if-missing", is_flag=True, help="only if no model is live")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @click.pass_context
@@ -50,6 +51,7 @@ def train(ctx: click.Context, if_missing: bool, quiet: bool) -> int:
 
 
 @command()
+@workers_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
 @click.pass_context
 def retrain(ctx: click.Context, as_json: bool) -> int:
@@ -61,6 +63,22 @@ def retrain(ctx: click.Context, as_json: bool) -> int:
             click.echo(f"training run {exc.run_id} is in progress; not starting another", err=True)
             return 1
         return _finished(run, as_json)
+
+
+@command()
+@click.option("--index", type=click.IntRange(min=1), required=True, help="this machine's place in [training] workers, from 1")
+@click.pass_context
+def worker(ctx: click.Context, index: int) -> int:
+    """Take part in multi-worker training runs as worker INDEX, until stopped; never opens the database."""
+    from training.cluster_worker import serve
+
+    config = config_of(ctx)
+    workers = config.training.workers
+    if index > len(workers):
+        raise Failed(f"[training] workers lists {len(workers)} machine(s); --index {index} is none of them")
+    click.echo(f"worker {index} ({workers[index - 1]}): waiting for training runs in {config.shared_dir}", err=True)
+    serve(config.shared_dir, index, say=lambda line: click.echo(line, err=True))
+    return 0
 
 
 @command()

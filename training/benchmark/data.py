@@ -54,19 +54,13 @@ def read_labelled_csv(path: Path) -> list[Example]:
 
 
 def validation_indices(examples: list[Example], s: ModelSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) indices of the split `training.train.train` makes of these examples.
-
-    `validation_split` is called on row numbers instead of encoded texts: train_test_split's
-    permutation depends only on the number of rows, the labels and the seed, so the split is the same.
-    """
-    from training.train import validation_split  # imports TensorFlow: not at module level (see __init__)
+    """(train, validation) indices of the split `training.train.train` makes of these examples: the
+    rows its training set (`training.training_set.export`) holds out, with labels numbered alike."""
+    from training.training_set import split_rows  # imports TensorFlow: not at module level (see __init__)
 
     labels = sorted({e.intent for e in examples})
     index = {label: i for i, label in enumerate(labels)}
-    y = np.array([index[e.intent] for e in examples])
-    rows = np.arange(len(examples))
-    train_rows, val_rows, *_ = validation_split(rows, rows, y, s)
-    return np.asarray(train_rows), np.asarray(val_rows)
+    return split_rows(np.array([index[e.intent] for e in examples]), s)
 
 
 def held_out_intents(examples: list[Example], k: int) -> tuple[str, ...]:
