@@ -17,6 +17,7 @@ FIGURES = BENCH / "figures"
 TUNE_RECORD = BENCH / "experiments" / "tune.jsonl"  # one line per bench/experiments/tune.py run
 STARTER_CV_RECORD = BENCH / "experiments" / "starter_cv.jsonl"  # one line per bench/experiments/starter_cv.py run
 AB_DESIGN_RECORD = BENCH / "experiments" / "ab_design.jsonl"  # one line per bench/experiments/ab_design.py run
+SERVING_VARIANTS_RECORD = BENCH / "experiments" / "serving_variants.jsonl"  # one line per export variant served
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,10 +17,10 @@ from bot.usecases import training
 from bot.usecases.access import Actor
 from bot.worker import Worker
 from storage.runs import RunTrigger
+from training.child_env import child_env
 
 log = logging.getLogger(__name__)
 Finished = Callable[[dict], Awaitable[None]]
-SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 
 
 class Retrainer:
@@ -41,7 +40,7 @@ class Retrainer:
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "training.pipeline", "--config", str(self.config_path), "--run-id", str(run_id),
-                env={**child_env(), "SUPPORTBOT_VAR": str(self.var_dir)},
+                env=child_env(SUPPORTBOT_VAR=str(self.var_dir)),
             )
         except OSError:
             await self.worker.run(training.end_run, run_id)
@@ -66,7 +65,3 @@ class Retrainer:
             await task
         return await self.worker.run(training.run_row, run_id)
 
-
-def child_env() -> dict[str, str]:
-    """The training process needs no Telegram secrets."""
-    return {k: v for k, v in os.environ.items() if k not in SECRETS}

@@ -416,3 +416,16 @@ def test_cli_rollback_and_import_are_audited_with_who_and_when(trained_config, t
         (OPERATOR, "import", f"2 rows from {csv}", 1),
     ]
     assert all(start <= datetime.fromisoformat(a["created_at"]) <= datetime.now(UTC) for a in audit)
+
+
+def test_child_processes_start_without_any_of_the_bots_secrets(monkeypatch):
+    """Training runs, cluster tasks and workers' tasks all start from child_env(): a secret missing
+    from its list would reach a training process's environment, and from there its crash reports."""
+    from training.child_env import child_env
+
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "SUPPORTBOT_ACTIONS_SECRET"):
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("SUPPORTBOT_TEST_KEPT", "kept")
+    env = child_env(SUPPORTBOT_VAR="/var/x")
+    assert not [v for v in env.values() if v.startswith("secret-")]
+    assert env["SUPPORTBOT_TEST_KEPT"] == "kept" and env["SUPPORTBOT_VAR"] == "/var/x"

@@ -781,7 +781,7 @@ async def run_cli_bot(config: Config, server: BotAPIServer, log_path: Path) -> s
 @pytest.mark.e2e
 async def test_the_token_never_reaches_logs_errors_reports_or_the_database(trained_config, server, tmp_path, caplog,
                                                                            monkeypatch):
-    from bot.retrain import child_env
+    from training.child_env import child_env
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     assert SECRET not in json.dumps(child_env())  # training runs and their reports never see it

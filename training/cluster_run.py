@@ -14,7 +14,6 @@ removed when the stage ends, and the trained model comes back as one TrainedMode
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import keras
 
 from training import cluster_job, training_set
+from training.child_env import child_env
 from training.cluster_job import Job, TaskState
 from training.config import ModelSettings, TrainingSettings
 from training.domain import Example
@@ -32,7 +32,6 @@ from training.fit_loop import Watch
 from training.train import TrainedModel, train_from
 
 POLL_SECONDS = 0.5
-SECRETS = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "SUPPORTBOT_ACTIONS_SECRET")
 
 
 class ClusterError(Exception):
@@ -55,9 +54,8 @@ def train_stage(examples: list[Example], s: ModelSettings, t: TrainingSettings, 
 
 
 def _run_chief(run_dir: Path, t: TrainingSettings, watch: Watch, total_steps: int) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
     with (run_dir / "task-0.log").open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "training.cluster_task", str(run_dir), "0"], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "training.cluster_task", str(run_dir), "0"], env=child_env(),
                                    stdout=log, stderr=subprocess.STDOUT)
     watch.begin(total_steps)
     try:

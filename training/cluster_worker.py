@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from training import cluster_job
+from training.child_env import child_env
 from training.cluster_job import TaskState
 
 
@@ -41,7 +42,7 @@ def _take_part(run_dir: Path, index: int, poll_seconds: float) -> str:
         return f"{run_dir.name}: has {len(job.cluster) - 1} worker(s); --index {index} is not one of them"
     if cluster_job.task_status(run_dir, index) is not None:
         return f"{run_dir.name}: task {index} was already taken (another worker with --index {index}?)"
-    process = subprocess.Popen([sys.executable, "-m", "training.cluster_task", str(run_dir), str(index)])
+    process = subprocess.Popen([sys.executable, "-m", "training.cluster_task", str(run_dir), str(index)], env=child_env())
     state = None
     try:
         while process.poll() is None:

@@ -104,8 +104,8 @@ class ModelSettings:
     learning_rate: float = setting(0.02, above(0))
     lr_schedule: LrSchedule = LrSchedule.COSINE
     batch_size: int = setting(64, POSITIVE)
-    max_epochs: int = setting(12, POSITIVE)
-    patience: int = setting(12, NOT_NEGATIVE)
+    max_epochs: int = setting(6, POSITIVE)
+    patience: int = setting(6, NOT_NEGATIVE)
     validation_fraction: float = setting(0.05, above(0), below(1))
     seed: int = setting(1234, NOT_NEGATIVE, at_most(2**32 - 1))  # NumPy's range
 

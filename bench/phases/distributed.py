@@ -38,6 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.files import BANKING77, ROOT, config_text, write_json  # noqa: E402
 from bench.phases.scaling import perturb  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 from training.benchmark.data import read_labelled_csv  # noqa: E402
 from training.config import ModelSettings, TrainingSettings, load_config  # noqa: E402
 from training.domain import Example, load_domain  # noqa: E402
@@ -133,7 +134,7 @@ def banking77_runs(work: Path) -> dict:
 
     train, test = read_labelled_csv(BANKING77 / "train.csv"), read_labelled_csv(BANKING77 / "test.csv")
     base = load_config(ROOT / "config.toml").model
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     cluster = TrainingSettings(workers=(f"127.0.0.1:{ports[1]}",), chief=f"127.0.0.1:{ports[0]}")
     config = work / "cluster.toml"
     config.write_text(config_text(work / "var", {"training": {"workers": list(cluster.workers), "chief": cluster.chief}}))
@@ -194,14 +195,6 @@ def scaling_estimate(one: dict, gradient: dict) -> list[dict]:
             step = per_step / n + comm
             rows.append({"machines": n, "gbit_s": gbit, "step_s": step, "speedup": per_step / step})
     return rows
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _worker(config: Path, log: Path) -> subprocess.Popen:
