@@ -450,10 +450,61 @@ def targets_section(results: dict) -> list[str]:
         _target("the bot process with two models ≤ 150 MB: everything `supportbot run` imports",
                 f"{memory['rss_two_models_whole_bot_mb']:.0f} MB (serving path alone {memory['rss_two_models_mb']:.0f} MB)",
                 memory["rss_two_models_whole_bot_mb"] <= 150),
-        _target("out of scope: in-scope accuracy and out-of-scope recall both better, neither traded away",
-                "no threshold: the out-of-scope tables below", None),
     ]
+    lines += [_oos_target(name, d) for name, d in results["oos"].items()]
+    unmet = [key for key, met in _target_checks(results).items() if not met]
+    if unmet:
+        lines += ["", "Where the targets not met stop (issue #17 was time-boxed research):", ""]
+        lines += [f"- {UNMET_NOTES[key]}" for key in unmet]
     return [*lines, ""]
+
+
+def _oos_target(name: str, d: dict) -> str:
+    """The issue asks for both figures better, neither traded away; with no earlier figure to compare, the bar
+    is the strongest baseline in the same run."""
+    ours, svm = d["supportbot"], d["tfidf_linearsvc"]
+    return _target(f"out of scope, {name}: in-scope accuracy and out-of-scope recall both ≥ TF-IDF + LinearSVC's",
+                   f"{_f(ours['inscope_accuracy'], 4)} / {_f(ours['oos_recall'], 4)} vs {_f(svm['inscope_accuracy'], 4)} / "
+                   f"{_f(svm['oos_recall'], 4)}",
+                   ours["inscope_accuracy"] >= svm["inscope_accuracy"] and ours["oos_recall"] >= svm["oos_recall"])
+
+
+def _target_checks(results: dict) -> dict[str, bool]:
+    """The targets UNMET_NOTES explains, each met or not."""
+    b77, hwu64, latency = results["banking77"]["supportbot"], results["hwu64"], results["serving"]["latency_ms"]
+    return {
+        "accuracy": b77["accuracy"] >= 0.937
+        and hwu64["supportbot"]["accuracy"] - hwu64["tfidf_linearsvc"]["accuracy"] >= 0.015,
+        "latency": latency["p50"] <= 0.5 and latency["p99"] <= 1.0,
+        "retrain": b77["train_s"] <= 180,
+        "oos": all(d["supportbot"]["oos_recall"] >= d["tfidf_linearsvc"]["oos_recall"] for d in results["oos"].values()),
+    }
+
+
+UNMET_NOTES = {
+    "accuracy": "**Accuracy (BANKING77 ≥ 0.937, HWU64 + 1.5 points over TF-IDF + LinearSVC).** Tried on the validation "
+    "splits (tables below): the learning rate and its schedule, batch size, n-grams per message and their width, label "
+    "smoothing, a wider BiLSTM, one to three members, the members' recurrent layout, the validation share, the "
+    "number of epochs, and the best epoch kept by accuracy instead of loss. What moved validation accuracy was the "
+    "cosine schedule from a high peak, 256 n-grams and a second member; nothing since has moved it beyond the "
+    "seeds' noise (half a point on BANKING77, a point on HWU64): no setting passed 0.9211 on BANKING77's validation "
+    "split. The paper's 0.9366 and 0.9336 come from encoders pretrained on large corpora, which a BiLSTM trained "
+    "from scratch on 10,003 messages does not reach here. On HWU64's validation split (seed 1234) the shipped "
+    "settings scored 0.9257 against the baseline's 0.9006; the test split, read once, gives the margin above. "
+    "Not tried, each a new input or training scheme rather than a setting: character or "
+    "subword inputs to the LSTM, pretrained word vectors shipped in a package, distillation from an ensemble.",
+    "latency": "**Serving latency (p50 ≤ 0.5 ms, p99 ≤ 1 ms).** Tried: each message run at the shortest sequence "
+    "length that holds it (shipped), the members' recurrent loops batched into one (`recurrent = \"stacked\"`: about "
+    "half the latency, but 0.5 to 0.75 points less accurate on validation, so not the default), and dynamic-range "
+    "and float16 quantisation (not shipped; the serving variants table says why). The figure also swings with "
+    "this shared machine's load: models of the same shape served at 0.725 ms p50 idle and 1.9 ms under a load "
+    "average of 9.",
+    "retrain": "**Retraining 10,000 examples in ≤ 180 s.** The schedule is already half its earlier length (6 epochs, "
+    "chosen on validation); the BANKING77 run's time also carries the machine's load, recorded above.",
+    "oos": "**Out of scope.** No setting was chosen for out-of-scope detection: the threshold is chosen on validation "
+    "only, and the model is the in-scope one. Calibrating the threshold per intent and training with generated "
+    "out-of-scope text are the next steps, not taken.",
+}
 
 
 def _p(latency: dict) -> str:

@@ -108,8 +108,9 @@ def memory_point(work: Path, n: int, n_steps: int, every: int = 0) -> dict:
     out = work / f"steps-{n}.json"
     subprocess.run([sys.executable, "-m", "bench.phases.distributed", "steps", str(manifest.directory),
                     str(n_steps), str(out), str(every)], check=True, cwd=ROOT)
+    vocabulary = len(manifest.encoder())
     shutil.rmtree(manifest.directory)
-    return {"examples": n, "intents": len(manifest.labels), "vocabulary": len(manifest.encoder()), "export_s": export_s,
+    return {"examples": n, "intents": len(manifest.labels), "vocabulary": vocabulary, "export_s": export_s,
             "set_mb": set_mb, **_read(out)}
 
 
