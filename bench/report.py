@@ -82,6 +82,9 @@ def render(results: dict) -> str:
         f"**Code:** commit {meta['git']['commit'][:10]} with {meta['git']['uncommitted_files']} file(s) changed "
         "on top of it in the working tree at the start of the run.",
         "",
+        *[line for name, why in meta.get("failed_phases", {}).items()
+          for line in (f"**Failed in this run:** the {name} phase ({why}). Its section below is from a run of that "
+                       "phase alone where it says so, else absent.", "")],
         "## Summary",
         "",
         f"- BANKING77 (77 intents, {ours['n_test']} test messages): supportbot {_pct(ours['accuracy'])} accuracy, "
@@ -477,6 +480,9 @@ def _target_checks(results: dict) -> dict[str, bool]:
         and hwu64["supportbot"]["accuracy"] - hwu64["tfidf_linearsvc"]["accuracy"] >= 0.015,
         "latency": latency["p50"] <= 0.5 and latency["p99"] <= 1.0,
         "retrain": b77["train_s"] <= 180,
+        "starter": all(min(lang["accuracy"]["min"], lang["macro_f1"]["min"]) >= 0.95
+                       for name, lang in results["starter"]["over_seeds"].items() if name != "all"),
+        "memory": results["ab_memory"]["rss_two_models_whole_bot_mb"] <= 150,
         "oos": all(d["supportbot"]["oos_recall"] >= d["tfidf_linearsvc"]["oos_recall"] for d in results["oos"].values()),
     }
 
@@ -501,6 +507,15 @@ UNMET_NOTES = {
     "average of 9.",
     "retrain": "**Retraining 10,000 examples in ≤ 180 s.** The schedule is already half its earlier length (6 epochs, "
     "chosen on validation); the BANKING77 run's time also carries the machine's load, recorded above.",
+    "starter": "**Starter domain, ≥ 0.95 in each language for every seed.** The schedule was chosen on BANKING77's "
+    "and HWU64's validation splits and checked on the starter domain's 5-fold cross-validation (the table below: "
+    "the 6-epoch loop_two_members_u64_e6 row against the 12-epoch two_members_u64_val5), never on the gold set, "
+    "which is read once per model. With 339 English and 340 Chinese gold messages, one message is 0.3 points: a "
+    "seed a message short of 0.95 is that seed's draw, and choosing settings to lift it would be tuning on the gold set.",
+    "memory": "**The bot process with two models ≤ 150 MB.** Serving already loads neither TensorFlow, scikit-learn nor "
+    "scipy; what is left is two LiteRT models, their interpreters and the bot's own imports. Dynamic-range "
+    "quantisation makes each model file 4× smaller (serving variants table) but is not shipped, for the reasons "
+    "given there.",
     "oos": "**Out of scope.** No setting was chosen for out-of-scope detection: the threshold is chosen on validation "
     "only, and the model is the in-scope one. Calibrating the threshold per intent and training with generated "
     "out-of-scope text are the next steps, not taken.",
