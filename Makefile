@@ -29,9 +29,9 @@ lint: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
 
-# Benchmarks: bench/results.json, BENCHMARKS.md, bench/figures/. The last whole run took 30 minutes on two
-# cores; the phases added since (HWU64, out of scope, two more starter seeds, distributed training) took
-# about 65 more measured alone, mostly under heavier load. Estimate: 80 to 100 minutes in all.
+# Benchmarks: bench/results.json, BENCHMARKS.md, bench/figures/. The last whole run took 31 minutes on two
+# busy cores, its distributed phase failing about 8 minutes in; a run whose distributed phase finishes
+# takes a few minutes more.
 # The bench extra (fastText) is installed once, on top of the test venv.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)

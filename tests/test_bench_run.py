@@ -49,3 +49,18 @@ def test_only_the_phases_and_sections_that_can_run_alone_are_accepted():
     assert {"starter", "banking77", "hwu64", "oos"} <= set(SECTIONS)
     with pytest.raises(SystemExit, match="--phase runs .*hwu64.*oos"):
         one_phase("serving")
+
+
+def test_a_phase_the_run_can_go_without_fails_into_the_record_and_one_it_needs_ends_the_run(tmp_path):
+    """A real child process that exits 3: `attempt` records why and returns nothing, `run` stops the run."""
+    from bench.run import Phases
+
+    phases = Phases(tmp_path)
+    failing = ["-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]
+    assert phases.attempt("distributed", failing, tmp_path / "out.json") is None
+    assert phases.failed == {"distributed": "failed (exit 3)"}
+    assert "boom" in (tmp_path / "distributed.log").read_text()
+    with pytest.raises(SystemExit, match="starter failed"):
+        phases.run("starter", failing, tmp_path / "out.json")
+    ok = ["-c", f"import json; open({str(tmp_path / 'ok.json')!r}, 'w').write(json.dumps({{'x': 1}}))"]
+    assert phases.attempt("ab", ok, tmp_path / "ok.json") == {"x": 1} and "ab" not in phases.failed
