@@ -5,6 +5,7 @@ outcome a flow must leave. Real SQLite, the real starter domain (order_status as
 number: its endpoints are configured), the real policy, handoffs and slot filling.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,6 +205,7 @@ def test_a_rating_after_the_window_finds_the_answer_resolved(runtime):
 def test_a_suggestion_chosen_is_the_answer_and_the_window_starts_again(runtime):
     unsure = ask(runtime, "unsure")
     before = row(runtime, unsure.message_id)
+    time.sleep(0.01)  # timestamps are to the millisecond: both in one millisecond would be equal
     press(runtime, unsure, "return_item")
     after = row(runtime, unsure.message_id)
     assert (after["outcome"], after["intent"], before["intent"]) == (None, "return_item", "refund_request")
